@@ -1,0 +1,27 @@
+"""dskata: correct, fast, measured building blocks of large systems, with katas to learn them."""
+
+from dskata._version import __version__
+from dskata.hashing import (
+    fmix64,
+    hash64,
+    hash64_many,
+    hash128,
+    indexes,
+    indexes_many,
+    normalize_key,
+    row_hashes,
+    row_hashes_many,
+)
+
+__all__ = [
+    "__version__",
+    "fmix64",
+    "hash64",
+    "hash64_many",
+    "hash128",
+    "indexes",
+    "indexes_many",
+    "normalize_key",
+    "row_hashes",
+    "row_hashes_many",
+]

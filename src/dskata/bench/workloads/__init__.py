@@ -1,0 +1,1 @@
+"""One module per family, each defining ``WORKLOADS: list[Workload]`` (discovered by name)."""
