@@ -1,5 +1,5 @@
 """Benchmark machinery: workloads defined once (:mod:`dskata.bench.core`), run side by side."""
 
-from dskata.bench.core import Impl, Workload, all_workloads, families, pytest_cases
+from dskata.bench.core import Impl, Workload, all_workloads, families, runnable_cases
 
-__all__ = ["Impl", "Workload", "all_workloads", "families", "pytest_cases"]
+__all__ = ["Impl", "Workload", "all_workloads", "families", "runnable_cases"]

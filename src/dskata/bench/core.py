@@ -3,7 +3,7 @@
 A :class:`Workload` names an operation over ``n`` items and the implementations that can run it:
 dskata's own, peer libraries (run only when importable) and a naive baseline. ``dskata bench``
 runs them side by side (:mod:`dskata.bench.runner`); ``benchmarks/test_*.py`` hand the same
-callables to pytest-benchmark (:func:`pytest_cases`).
+callables to pytest-benchmark (:func:`runnable_cases`).
 
 Timing rules (DESIGN.md, house rule 9): setup is excluded, one warm-up call, at least 5 rounds,
 the median reported, ratios computed against dskata measured in the same run.
@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["Impl", "ImplKind", "Workload", "all_workloads", "families", "pytest_cases"]
+__all__ = ["Impl", "ImplKind", "Workload", "all_workloads", "families", "runnable_cases"]
 
 ImplKind = Literal["dskata", "peer", "baseline"]
 
@@ -117,7 +117,7 @@ def families() -> list[str]:
     return list(seen)
 
 
-def pytest_cases(family: str, quick: bool = False) -> list[tuple[Workload, Impl]]:
+def runnable_cases(family: str, quick: bool = False) -> list[tuple[Workload, Impl]]:
     """``(workload, impl)`` pairs of ``family`` whose implementation can run here.
 
     ``benchmarks/test_<family>.py`` parametrises over this list.

@@ -24,7 +24,11 @@ def console() -> Console:
 
 
 def print_table(
-    title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, justify: str = "right"
+    title: str | None,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    justify: str = "right",
 ) -> None:
     """Print a table; the first column is left-aligned, the others ``justify``-aligned."""
     table = Table(title=title, title_justify="left")

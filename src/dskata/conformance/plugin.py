@@ -39,7 +39,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     step = config.getoption("--kata-step")
     if step is None:
         return
-    keep, drop = [], []
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
     for item in items:
         mark = item.get_closest_marker("kata_step")
         (keep if mark is not None and mark.args[0] == step else drop).append(item)

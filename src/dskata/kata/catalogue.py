@@ -156,6 +156,11 @@ class Implementation:
         return cls(kata, importlib.import_module(kata.reference), learner=False)
 
     @property
+    def module(self) -> ModuleType:
+        """The module the names come from."""
+        return self._module
+
+    @property
     def kata(self) -> Kata:
         """The kata this implementation is tested for."""
         return self._kata

@@ -1,0 +1,13 @@
+"""Hashing benchmarks: ``pytest benchmarks/test_hashing.py`` (pytest-benchmark)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dskata.bench.core import Impl, Workload
+from dskata.bench.pytest_support import cases, run_case
+
+
+@cases("hashing")
+def test_hashing(benchmark: Any, workload: Workload, impl: Impl) -> None:
+    run_case(benchmark, workload, impl)

@@ -1,0 +1,85 @@
+"""The `dskata` command line: version, help, one-line errors, bench output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from dskata import __version__
+from dskata.cli import main
+
+
+def test_version_is_printed() -> None:
+    res = subprocess.run(
+        [sys.executable, "-m", "dskata", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert res.returncode == 0 and res.stdout.strip() == f"dskata {__version__}"
+
+
+def test_no_command_prints_help_and_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "COMMAND" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["no-such-command"], ["bench", "--rounds", "x"], ["kata", "check"], ["bench", "--nope"]],
+)
+def test_bad_arguments_exit_2_with_a_short_message(argv: list[str]) -> None:
+    res = subprocess.run(
+        [sys.executable, "-m", "dskata", *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
+    assert res.stderr.strip().splitlines()[-1].startswith("dskata")
+
+
+def test_unknown_bench_family_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "no-such-family"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "known:" in err
+
+
+def test_bench_rejects_fewer_than_five_rounds(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "hashing", "--rounds", "3", "--quick"]) == 2
+    assert "rounds must be >= 5" in capsys.readouterr().err
+
+
+def test_bench_json_reports_items_per_second_and_ratios(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "hashing", "--quick", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    ids = [w["id"] for w in data["workloads"]]
+    assert "hashing/hash64_many-uint64" in ids
+    first = data["workloads"][0]
+    kinds = {r["kind"] for r in first["results"]}
+    assert "dskata" in kinds and "baseline" in kinds
+    for r in first["results"]:
+        assert r["items_per_s"] > 0
+        assert r["dskata_speedup"] == pytest.approx(r["median_s"] / first["results"][0]["median_s"])
+
+
+def test_bench_table_names_every_implementation(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "hashing", "--quick"]) == 0
+    out = capsys.readouterr().out
+    for name in ("dskata", "numpy fmix64", "mmh3 loop", "speed-up"):
+        assert name in out
+
+
+def test_bench_impl_replaces_the_subject(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(["bench", "hashing", "--quick", "--json", "--impl", "dskata.hashing:hash64_many"]) == 0
+    )
+    assert json.loads(capsys.readouterr().out)["workloads"]
+    assert main(["bench", "--impl", "dskata.hashing:nothing_here"]) == 2
+    assert "no attribute" in capsys.readouterr().err
