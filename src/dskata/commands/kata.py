@@ -221,12 +221,17 @@ def _report(kata: Kata, result: CheckResult, args: argparse.Namespace, ws: Path)
         return 1
     failures = result.failures()
     if result.timed_out:
-        running = result.running or {}
-        what = running.get("sentence", "a test")
-        step = running.get("step")
+        running = result.running
+        if running is None:
+            where = (
+                "before any test finished starting: does your file loop or wait while it is "
+                "imported? (or raise --timeout on a slow machine)"
+            )
+        else:
+            where = f"while step {running.get('step')} was running: {running.get('sentence')}"
         c.print(
             f"[bold red]✗[/bold red] stopped after {args.timeout:g} s: your code did not finish "
-            f"(an infinite loop?) while step {step} was running: {what}",
+            f"(an infinite loop?) {where}",
             soft_wrap=True,
         )
     if failures:
