@@ -33,6 +33,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "kata_step(number, title): the kata step a conformance test belongs to"
     )
+    # Shared machines are noisy: a per-example deadline or a data-generation health check would
+    # fail correct code at random. Correctness is what these suites judge; speed is benchmarked.
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile("dskata", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    settings.load_profile("dskata")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
