@@ -1,0 +1,299 @@
+"""``dskata raft`` and ``dskata paxos``: election experiments on the deterministic simulator.
+
+* ``dskata raft figure16 [--trials N] [--json] [--plot FILE]``: the Raft paper's Figure 16.
+* ``dskata raft fuzz --schedules N [--prevote] [--check-quorum]``: random fault schedules,
+  invariant violations and elections per schedule.
+* ``dskata raft churn [--seconds S]``: the thesis §9.6 partial-connectivity case, leader changes
+  with and without Pre-Vote + CheckQuorum.
+* ``dskata raft timeline [--plot FILE]``: the message timeline of one election.
+* ``dskata paxos fuzz --schedules N``: the same fuzzing for Paxos leader election.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from typing import Any
+
+from dskata.commands._output import console, print_json, print_table, require_matplotlib
+
+__all__ = ["register"]
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``raft`` and ``paxos`` commands."""
+    p = sub.add_parser(
+        "raft",
+        help="Raft election experiments: Figure 16, fuzzing, churn, timelines",
+        description="Raft leader election on the deterministic, fault-injecting simulator.",
+    )
+    rsub = p.add_subparsers(dest="raft_command", metavar="EXPERIMENT")
+
+    f = rsub.add_parser("figure16", help="reproduce Figure 16 of the Raft paper (§9.3)")
+    f.add_argument("--trials", type=_positive, default=1000, help="trials per range (1000)")
+    f.add_argument(
+        "--fixed-trials", type=_positive, default=None, help="trials for 150-150 (trials / 10)"
+    )
+    f.add_argument("--seed", type=int, default=0, help="seed of the whole run (0)")
+    f.add_argument("--json", action="store_true", help="print the results as JSON")
+    f.add_argument("--plot", metavar="FILE", help="write the two CDF panels to FILE (png/svg)")
+    f.set_defaults(func=_figure16)
+
+    z = rsub.add_parser("fuzz", help="random fault schedules, checked by the invariant checker")
+    _fuzz_args(z)
+    z.add_argument("--prevote", action="store_true", help="enable Pre-Vote (thesis §9.6)")
+    z.add_argument("--check-quorum", action="store_true", help="enable CheckQuorum (§6.2)")
+    z.set_defaults(func=_fuzz, protocol="raft")
+
+    c = rsub.add_parser("churn", help="partial connectivity with and without Pre-Vote")
+    c.add_argument("--seconds", type=float, default=60.0, help="simulated seconds (60)")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=_churn)
+
+    t = rsub.add_parser("timeline", help="message timeline of one election")
+    t.add_argument("--seed", type=int, default=4)
+    t.add_argument("--plot", metavar="FILE", help="draw the timeline to FILE")
+    t.set_defaults(func=_timeline)
+    p.set_defaults(func=lambda args: _usage(p))
+
+    q = sub.add_parser(
+        "paxos",
+        help="Paxos leader election experiments: fuzzing",
+        description="Paxos leader election (one Synod instance per epoch) on the simulator.",
+    )
+    qsub = q.add_subparsers(dest="paxos_command", metavar="EXPERIMENT")
+    qz = qsub.add_parser("fuzz", help="random fault schedules, checked by the invariant checker")
+    _fuzz_args(qz)
+    qz.set_defaults(func=_fuzz, protocol="paxos", prevote=False, check_quorum=False)
+    q.set_defaults(func=lambda args: _usage(q))
+
+
+def _fuzz_args(z: argparse.ArgumentParser) -> None:
+    z.add_argument("--schedules", type=_positive, default=1000, help="schedules to run (1000)")
+    z.add_argument("--seed", type=int, default=0)
+    z.add_argument("--json", action="store_true")
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _figure16(args: argparse.Namespace) -> int:
+    from dskata.consensus.experiments import LOGCABIN_2014, PAPER_FIGURE16, figure16
+
+    start = time.perf_counter()
+    results = figure16(args.trials, fixed_trials=args.fixed_trials, seed=args.seed)
+    elapsed = time.perf_counter() - start
+    if args.json:
+        print_json(
+            {
+                "calibration": LOGCABIN_2014.name,
+                "seconds": round(elapsed, 2),
+                "ranges": [r.as_dict() for r, _ in results],
+            }
+        )
+    else:
+        rows = []
+        for r, _ in results:
+            paper = PAPER_FIGURE16.get(r.timeout_ms, {})
+            quoted = ", ".join(
+                f"{k[:-3]} {'>' if k == 'p50_ms' and v >= 10_000 else ''}{v:g}"
+                for k, v in paper.items()
+            )
+            rows.append(
+                (
+                    f"{r.timeout_ms[0]:g}-{r.timeout_ms[1]:g}",
+                    r.trials,
+                    f"{r.p50_ms:.0f}{'+' if r.censored * 2 >= r.trials else ''}",
+                    f"{r.p90_ms:.0f}",
+                    f"{r.p99_ms:.0f}",
+                    f"{r.max_ms:.0f}",
+                    f"{r.mean_ms:.1f}",
+                    r.censored,
+                    quoted or "-",
+                )
+            )
+        print_table(
+            f"Raft Figure 16: time without a leader (ms), calibration {LOGCABIN_2014.name!r}, "
+            f"{elapsed:.1f} s",
+            ["timeout ms", "trials", "p50", "p90", "p99", "max", "mean", "capped", "paper §9.3"],
+            rows,
+        )
+    if args.plot:
+        _plot_figure16(results, args.plot)
+        if not args.json:
+            console().print(f"plot written to {args.plot}")
+    return 0
+
+
+def _plot_figure16(results: list[Any], path: str) -> None:
+    plt = require_matplotlib()
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 7))
+    for r, samples in results:
+        lo, hi = r.timeout_ms
+        s = sorted(samples)
+        ys = [(k + 1) / len(s) * 100 for k in range(len(s))]
+        label = f"{lo:g}-{hi:g}ms"
+        if lo == 150:
+            top.plot(s, ys, label=label)
+        if hi == 2 * lo or (lo, hi) == (150, 300):
+            bottom.plot(s, ys, label=label)
+    top.set_xscale("log")
+    top.set_xlim(100, 100_000)
+    bottom.set_xlim(0, 600)
+    for ax in (top, bottom):
+        ax.set_ylabel("cumulative percent")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    bottom.set_xlabel("time without leader (ms)")
+    fig.suptitle("Raft Figure 16 reproduced on the dskata simulator")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _fuzz(args: argparse.Namespace) -> int:
+    from dskata.consensus.experiments import fuzz
+
+    start = time.perf_counter()
+    report = fuzz(
+        args.schedules,
+        protocol=args.protocol,
+        prevote=args.prevote,
+        check_quorum=args.check_quorum,
+        seed=args.seed,
+    )
+    elapsed = time.perf_counter() - start
+    el = report.elections
+    summary = {
+        "protocol": args.protocol,
+        "prevote": args.prevote,
+        "check_quorum": args.check_quorum,
+        "schedules": report.schedules,
+        "violations": len(report.violations),
+        "violating_seeds": [s for s, _, _ in report.violations],
+        "elections_per_schedule": {
+            "mean": round(statistics.fmean(el), 3),
+            "median": statistics.median(el),
+            "max": max(el),
+        },
+        "seconds": round(elapsed, 2),
+    }
+    if args.json:
+        print_json(summary)
+    else:
+        print_table(
+            f"{args.protocol} fuzz: {report.schedules} schedules in {elapsed:.1f} s",
+            ["metric", "value"],
+            [
+                ("invariant violations", len(report.violations)),
+                ("elections per schedule (mean)", f"{statistics.fmean(el):.2f}"),
+                ("elections per schedule (median / max)", f"{statistics.median(el):g} / {max(el)}"),
+                ("history events checked", report.events),
+            ],
+        )
+        for _, _, text in report.violations[:1]:
+            console().print(text, markup=False)
+    return 1 if report.violations else 0
+
+
+def _churn(args: argparse.Namespace) -> int:
+    from dskata.consensus.experiments import churn
+
+    rows = []
+    data = []
+    for pv_cq in (False, True):
+        r = churn(prevote=pv_cq, check_quorum=pv_cq, seconds=args.seconds, seed=args.seed)
+        data.append(
+            {
+                "prevote": r.prevote,
+                "check_quorum": r.check_quorum,
+                "seconds": r.seconds,
+                "leader_changes": r.leader_changes,
+                "term_increase": r.max_term_increase,
+            }
+        )
+        label = "Pre-Vote + CheckQuorum" if pv_cq else "plain Raft"
+        rows.append((label, r.leader_changes, r.max_term_increase))
+    if args.json:
+        print_json({"scenario": "0-1-2 connected, 3<->1 only, 4<->2 only", "runs": data})
+    else:
+        print_table(
+            f"Partial connectivity (thesis §9.6), {args.seconds:g} simulated s after a stable "
+            "leader: 0-1-2 connected, 3 reaches only 1, 4 reaches only 2",
+            ["configuration", "leader changes", "term increase"],
+            rows,
+        )
+    return 0
+
+
+def _timeline(args: argparse.Namespace) -> int:
+    from dskata.consensus.sim import Cluster
+
+    c = Cluster(5, seed=args.seed, delay=(2.0, 8.0), disk=(1.0, 3.0))
+    lead = c.run_until_leader(timeout=5_000)
+    c.run_for(10)
+    first = next(e.time for e in c.history if e.kind == "deliver")
+    events = [e for e in c.history if e.time >= first - 1]
+    for e in events:
+        console().print(str(e), markup=False)
+    if args.plot:
+        _plot_timeline(c, events, args.plot, lead)
+        console().print(f"plot written to {args.plot}")
+    return 0
+
+
+def _plot_timeline(c: Any, events: list[Any], path: str, lead: int | None) -> None:
+    from dskata.consensus.messages import AppendEntries, RequestVote, RequestVoteResponse
+
+    plt = require_matplotlib()
+    fig, ax = plt.subplots(figsize=(8, 4))
+    colours = {RequestVote: "tab:blue", RequestVoteResponse: "tab:green", AppendEntries: "tab:red"}
+    for e in c.history:
+        if e.kind in ("candidate", "leader"):
+            ax.plot([e.time], [e.node], "o", color="black" if e.kind == "leader" else "grey")
+            ax.annotate(
+                f"{e.kind} t{e.term}",
+                (e.time, e.node),
+                fontsize=7,
+                xytext=(3, 4),
+                textcoords="offset points",
+            )
+    for e in events:
+        if e.kind != "deliver":
+            continue
+        m = e.detail
+        start = e.sent if e.sent is not None else e.time
+        colour = colours.get(type(m), "tab:grey")
+        ax.annotate(
+            "",
+            xy=(e.time, m.dst),
+            xytext=(start, m.src),
+            arrowprops={"arrowstyle": "->", "color": colour, "lw": 0.8},
+        )
+    times = [e.time for e in events] + [e.sent for e in events if e.sent is not None]
+    ax.set_xlim(min(times) - 2, max(times) + 2)
+    ax.set_ylim(-0.5, c.n - 0.5)
+    ax.set_yticks(range(c.n))
+    ax.set_ylabel("node")
+    ax.set_xlabel("simulated time (ms)")
+    ax.set_title(
+        f"One Raft election (5 nodes), leader: node {lead}  "
+        "(blue RequestVote, green vote, red heartbeat)"
+    )
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
