@@ -232,3 +232,25 @@ def test_empty_inputs_give_empty_arrays() -> None:
     assert H.hash64_many(np.array([], dtype=np.uint64)).dtype == np.uint64
     assert H.indexes_many([], 3, 10).shape == (0, 3)
     assert H.row_hashes_many([], 2).shape == (0, 2)
+
+
+@given(key=keys, seed=seeds)
+def test_hash_pair_starts_with_hash64_and_has_an_odd_step(key: object, seed: int) -> None:
+    h1, h2 = H.hash_pair(key, seed)  # type: ignore[arg-type]
+    assert h1 == H.hash64(key, seed) and h2 % 2 == 1 and 0 < h2 <= H.MASK64  # type: ignore[arg-type]
+    many1, many2 = H.hash_pair_many([key], seed)  # type: ignore[list-item]
+    assert (int(many1[0]), int(many2[0])) == (h1, h2)
+
+
+def test_the_byte_step_is_the_second_half_of_the_murmur3_digest() -> None:
+    lo, hi = mmh3.hash64(b"apple", 5, signed=False)
+    assert H.hash_pair("apple", 5) == (lo, hi | 1)
+
+
+@given(values=st.lists(st.integers(-(2**63), 2**64 - 1), max_size=30), seed=seeds)
+def test_hash_pair_many_on_integer_arrays_matches_scalar(values: list[int], seed: int) -> None:
+    arr = np.array([v & H.MASK64 for v in values], dtype=np.uint64)
+    h1, h2 = H.hash_pair_many(arr, seed)
+    assert list(zip(map(int, h1), map(int, h2), strict=True)) == [
+        H.hash_pair(v, seed) for v in values
+    ]

@@ -29,8 +29,9 @@ result is reproducible; pass a secret random seed when keys may be chosen by an 
 
 Bloom filters need ``k`` indexes per key. Kirsch and Mitzenmacher (2006) showed that
 ``g_i = h1 + i * h2 (mod m)`` for ``i = 0..k-1`` loses nothing asymptotically against ``k``
-independent hashes. Here ``h1`` is the key's 64-bit hash and ``h2`` is a second 64-bit mix of
-``h1`` forced odd: an even ``h2`` with ``m`` a power of two would cycle through a fraction of
+independent hashes. Here ``h1`` is the key's 64-bit hash and ``h2`` (:func:`hash_pair`) is the
+second half of the same 128-bit MurmurHash3 digest for bytes, or a second ``fmix64`` of ``h1``
+for ints, forced odd: an even ``h2`` with ``m`` a power of two would cycle through a fraction of
 the table and repeat indexes. Reduction to ``[0, m)`` is ``% m`` on 64-bit values, whose bias is at
 most ``m / 2**64`` (negligible for any in-memory table).
 
@@ -42,7 +43,7 @@ collide independently.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Final, Union
 
 import mmh3
@@ -57,6 +58,8 @@ __all__ = [
     "hash64",
     "hash64_many",
     "hash128",
+    "hash_pair",
+    "hash_pair_many",
     "indexes",
     "indexes_many",
     "normalize_key",
@@ -86,6 +89,8 @@ _SEED_END: Final = 1 << 32
 _CHUNK: Final = 65536
 
 U64Array = npt.NDArray[np.uint64]
+# Typed handle on the C function: the scalar fast paths call it without wrapping its result.
+_mmh3_hash64: Callable[[str | bytes, int], tuple[int, int]] = mmh3.hash64
 
 
 def validate_seed(seed: object, name: str = "seed") -> int:
@@ -189,7 +194,7 @@ def hash64(key: Key, seed: int = 0) -> int:
     """
     if type(key) is str and type(seed) is int and 0 <= seed < _SEED_END:
         # Fast path for the most common call: mmh3 encodes str as UTF-8 itself.
-        return int(mmh3.hash64(key, seed)[0]) & MASK64
+        return _mmh3_hash64(key, seed)[0] & MASK64
     return _hash64_normalized(normalize_key(key), validate_seed(seed))
 
 
@@ -262,20 +267,31 @@ def _check_array_dtype(arr: npt.NDArray[Any]) -> None:
         )
 
 
-def _hash_iterable(keys: Iterable[object], seed: int) -> U64Array:
+def _pair_iterable(keys: Iterable[object], seed: int) -> tuple[U64Array, U64Array]:
+    """Both 64-bit halves per key: ``(hash64 values, second values)`` for an iterable."""
     items = keys if isinstance(keys, (list, tuple)) else list(keys)
-    h: Any = mmh3.hash64
+    digest: Any = mmh3.hash_bytes
     try:
-        # str and read-only bytes are all mmh3 accepts: ints, numpy scalars, bytearrays raise
-        # TypeError and fall through to the general path, which hashes each by its kind.
-        signed = [h(k, seed)[0] for k in items]
-        return np.array(signed, dtype=np.int64).view(np.uint64)
+        # One 16-byte MurmurHash3 digest per key, joined into one buffer: cheaper than building
+        # two Python ints per key. str and read-only bytes are all mmh3 accepts; ints, numpy
+        # scalars and bytearrays raise TypeError and take the general path, key by key.
+        buf = b"".join([digest(k, seed) for k in items])
     except TypeError:
-        pass
-    out = np.empty(len(items), dtype=np.uint64)
-    for i, key in enumerate(items):
-        out[i] = _hash64_normalized(normalize_key(key), seed)
-    return out
+        h1 = np.empty(len(items), dtype=np.uint64)
+        h2 = np.empty(len(items), dtype=np.uint64)
+        for i, key in enumerate(items):
+            h1[i], h2[i] = _pair_normalized(normalize_key(key), seed)
+        return h1, h2
+    halves = np.frombuffer(buf, dtype="<u8").reshape(-1, 2)
+    return halves[:, 0].astype(np.uint64), halves[:, 1].astype(np.uint64)
+
+
+def _pair_normalized(norm: bytes | int, seed: int) -> tuple[int, int]:
+    if isinstance(norm, int):
+        h1 = fmix64(norm ^ _seed_key(seed))
+        return h1, fmix64(h1 ^ _H2_KEY)
+    lo, hi = mmh3.hash64(norm, seed)
+    return int(lo) & MASK64, int(hi) & MASK64
 
 
 def hash64_many(keys: npt.ArrayLike | Iterable[Key], seed: int = 0) -> U64Array:
@@ -299,10 +315,65 @@ def hash64_many(keys: npt.ArrayLike | Iterable[Key], seed: int = 0) -> U64Array:
         pattern = _as_uint64_pattern(keys)
         if pattern is not None:
             return _mix_array(pattern, _seed_key(seed), np.empty(pattern.shape[0], np.uint64))
-        return _hash_iterable(keys.tolist(), seed)
+        return _pair_iterable(keys.tolist(), seed)[0]
+    _refuse_single_key(keys)
+    return _pair_iterable(keys, seed)[0]  # type: ignore[arg-type]
+
+
+def _refuse_single_key(keys: object) -> None:
     if isinstance(keys, (str, bytes, bytearray, memoryview)):
         raise TypeError(f"keys must be an iterable of keys, not a single {type(keys).__name__}")
-    return _hash_iterable(keys, seed)  # type: ignore[arg-type]
+    if not isinstance(keys, Iterable):
+        raise TypeError(
+            f"keys must be a numpy array or an iterable of keys, not {type(keys).__name__}"
+        )
+
+
+def hash_pair(key: Key, seed: int = 0) -> tuple[int, int]:
+    """Return ``(h1, h2)``, the two 64-bit hashes double hashing needs; ``h2`` is odd.
+
+    ``h1`` is :func:`hash64`. For the byte path ``h2`` is the second half of the same
+    MurmurHash3 x64-128 digest (free: it is computed anyway); for the integer path it is
+    ``fmix64(h1 ^ C)``. Either way ``h2`` is forced odd (see :func:`indexes`).
+
+    Complexity: O(len(key)).
+
+    >>> h1, h2 = hash_pair("apple")
+    >>> h1 == hash64("apple"), h2 % 2
+    (True, 1)
+    """
+    if (type(key) is str or type(key) is bytes) and type(seed) is int and 0 <= seed < _SEED_END:
+        lo, hi = _mmh3_hash64(key, seed)
+        return lo & MASK64, (hi & MASK64) | 1
+    h1, h2 = _pair_normalized(normalize_key(key), validate_seed(seed))
+    return h1, h2 | 1
+
+
+def hash_pair_many(keys: npt.ArrayLike | Iterable[Key], seed: int = 0) -> tuple[U64Array, U64Array]:
+    """Return ``(h1, h2)`` arrays equal, key by key, to :func:`hash_pair`.
+
+    Complexity: O(n), vectorised for integer arrays.
+
+    >>> h1, h2 = hash_pair_many(["apple", "pear"])
+    >>> (int(h1[1]), int(h2[1])) == hash_pair("pear")
+    True
+    """
+    seed = validate_seed(seed)
+    if isinstance(keys, np.ndarray):
+        if keys.ndim != 1:
+            raise ValueError(f"keys must be a 1-D array, got shape {keys.shape}")
+        _check_array_dtype(keys)
+        pattern = _as_uint64_pattern(keys)
+        if pattern is None:
+            h1, h2 = _pair_iterable(keys.tolist(), seed)
+        else:
+            h1 = _mix_array(pattern, _seed_key(seed), np.empty(pattern.shape[0], np.uint64))
+            h2 = _mix_array(h1, _H2_KEY, np.empty_like(h1))
+    else:
+        _refuse_single_key(keys)
+        h1, h2 = _pair_iterable(keys, seed)  # type: ignore[arg-type]
+    h2 |= np.uint64(1)
+    return h1, h2
 
 
 # ---------------------------------------------------------------- k indexes, d rows
@@ -322,8 +393,8 @@ def _validate_k_m(k: object, m: object) -> tuple[int, int]:
 def indexes(key: Key, k: int, m: int, seed: int = 0) -> list[int]:
     """Return the ``k`` positions of ``key`` in ``[0, m)`` by Kirsch–Mitzenmacher double hashing.
 
-    ``h1 = hash64(key, seed)``, ``h2 = fmix64(h1 ^ C) | 1`` and position ``i`` is
-    ``((h1 + i * h2) mod 2**64) mod m``.
+    ``(h1, h2) = hash_pair(key, seed)`` and position ``i`` is ``((h1 + i * h2) mod 2**64) mod m``;
+    the first position is ``hash64(key, seed) % m``.
 
     Complexity: O(len(key) + k).
 
@@ -332,8 +403,7 @@ def indexes(key: Key, k: int, m: int, seed: int = 0) -> list[int]:
     (3, True)
     """
     k, m = _validate_k_m(k, m)
-    h1 = hash64(key, seed)
-    h2 = fmix64(h1 ^ _H2_KEY) | 1
+    h1, h2 = hash_pair(key, seed)
     out = []
     x = h1
     for _ in range(k):
@@ -352,9 +422,7 @@ def indexes_many(keys: npt.ArrayLike | Iterable[Key], k: int, m: int, seed: int 
     ((2, 3), True)
     """
     k, m = _validate_k_m(k, m)
-    h1 = hash64_many(keys, seed)
-    h2 = _mix_array(h1, _H2_KEY, np.empty_like(h1))
-    h2 |= np.uint64(1)
+    h1, h2 = hash_pair_many(keys, seed)
     steps = np.arange(k, dtype=np.uint64)
     with np.errstate(over="ignore"):
         pos = h1[:, None] + steps[None, :] * h2[:, None]

@@ -139,6 +139,8 @@ def run_contract(
             "-p",
             "no:cacheprovider",
             "-p",
+            "no:benchmark",  # pytest-benchmark would leave a .benchmarks folder behind
+            "-p",
             "dskata.conformance.plugin",
             "-p",
             "dskata.kata.reporter",
@@ -163,7 +165,7 @@ def run_contract(
             cmd,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            cwd=str(learner_file.parent if learner_file is not None else tmpdir),
+            cwd=str(tmpdir),  # nothing the run writes lands in the workspace or the package
             env=env,
             start_new_session=True,  # so the kill reaches threads' and children's processes too
         )

@@ -36,7 +36,7 @@ def hash64(key: object, seed: int = 0) -> int:
 
 def indexes(key: object, k: int, m: int, seed: int = 0) -> list[int]:
     """Step 3. The k positions of key in [0, m) by double hashing: g_i = h1 + i*h2 (mod 2**64)
-    then mod m, with h1 = hash64(key, seed) and h2 derived from h1."""
+    then mod m, with h1 = hash64(key, seed) and h2 a second 64-bit hash of the key."""
     raise NotImplementedError("step 3: k indexes by double hashing")
 
 

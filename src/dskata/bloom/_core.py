@@ -1,0 +1,181 @@
+"""Shared machinery of the Bloom filter family: validation, sizing, probe positions.
+
+The positions of a key are exactly :func:`dskata.hashing.indexes` (Kirsch–Mitzenmacher double
+hashing, ``g_i = (h1 + i * h2) mod 2**64 mod m``). The filters do not call ``indexes`` per key
+because its argument checks cost more than the probes themselves; instead they take ``(h1, h2)``
+from :func:`dskata.hashing.hash_pair` / :func:`~dskata.hashing.hash_pair_many` (the one place
+keys become hashes) and step through the positions themselves. ``tests/test_bloom.py`` proves
+both paths equal ``indexes`` / ``indexes_many`` bit for bit.
+
+Batch paths carry a key's hashes as one row of an ``(n, 2)`` ``uint64`` array ``[h1, h2]``, so
+selecting or slicing keys selects both hashes together.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from dskata.hashing import MASK64, hash_pair, hash_pair_many
+
+U64Array = npt.NDArray[np.uint64]
+I64Array = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+#: Keys per block on the batch paths: ~16K keys x k probes keep the temporaries in L2.
+CHUNK: Final = 16384
+#: Largest bit (or counter) array a filter may have: 2**48 bits is 32 TiB, beyond any machine.
+MAX_BITS: Final = 1 << 48
+#: More hash functions than this only happens for error rates below 1e-300.
+MAX_HASHES: Final = 4096
+LN2: Final = math.log(2.0)
+
+
+def check_int(value: object, name: str, low: int, high: int | None = None) -> int:
+    """Return ``value`` as an int in ``[low, high]``, else raise naming ``name``."""
+    allowed = f"an int >= {low}" if high is None else f"an int in [{low}, {high}]"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be {allowed}, got {type(value).__name__} {value!r}")
+    v = int(value)
+    if v < low or (high is not None and v > high):
+        raise ValueError(f"{name} must be {allowed}, got {v}")
+    return v
+
+
+def check_fraction(value: object, name: str) -> float:
+    """Return ``value`` as a float strictly inside ``(0, 1)``, else raise naming ``name``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
+        raise TypeError(
+            f"{name} must be a float in the open interval (0, 1), "
+            f"got {type(value).__name__} {value!r}"
+        )
+    v = float(value)
+    if math.isnan(v) or not 0.0 < v < 1.0:
+        raise ValueError(f"{name} must be in the open interval (0, 1), got {v!r}")
+    return v
+
+
+def optimal_bits(capacity: int, error_rate: float) -> int:
+    """``m = -n ln p / (ln 2)**2`` rounded up to a whole 64-bit word.
+
+    >>> optimal_bits(1000, 0.01)
+    9600
+    """
+    raw = math.ceil(-capacity * math.log(error_rate) / (LN2 * LN2))
+    return max(64, -(-raw // 64) * 64)
+
+
+def optimal_hashes(bits: int, capacity: int) -> int:
+    """``k = round((m / n) ln 2)``, at least 1 (rounded, never truncated).
+
+    >>> optimal_hashes(9600, 1000)
+    7
+    """
+    return max(1, round(bits / capacity * LN2))
+
+
+def theory_fpr(bits: int, hashes: int, items: float) -> float:
+    """False-positive rate ``(1 - e^(-k n / m))^k`` after ``items`` distinct insertions.
+
+    >>> round(theory_fpr(9600, 7, 1000), 4)
+    0.01
+    """
+    if items <= 0:
+        return 0.0
+    return float((1.0 - math.exp(-hashes * items / bits)) ** hashes)
+
+
+def estimate_items(bits: int, hashes: int, set_bits: int) -> float:
+    """Swamidass–Baldi estimate ``-(m / k) ln(1 - X / m)`` of distinct items from ``X`` set bits.
+
+    A full array carries no information on how many items went in: ``inf``.
+
+    >>> round(estimate_items(9600, 7, 4000))
+    739
+    """
+    if set_bits >= bits:
+        return math.inf
+    return -(bits / hashes) * math.log1p(-set_bits / bits)
+
+
+def sized(capacity: object, error_rate: object) -> tuple[int, float, int, int]:
+    """Validate ``(capacity, error_rate)`` and return ``(n, p, m, k)``."""
+    n = check_int(capacity, "capacity", 1)
+    p = check_fraction(error_rate, "error_rate")
+    m = optimal_bits(n, p)
+    if m > MAX_BITS:
+        raise ValueError(
+            f"capacity={n} at error_rate={p} needs {m} bits, more than the limit of 2**48"
+        )
+    return n, p, m, min(optimal_hashes(m, n), MAX_HASHES)
+
+
+# ---------------------------------------------------------------- scalar probes
+
+
+def positions(key: Any, k: int, m: int, seed: int) -> list[int]:
+    """The ``k`` positions of ``key`` (equal to ``indexes(key, k, m, seed)``), seed pre-checked."""
+    h1, h2 = hash_pair(key, seed)
+    out = []
+    for _ in range(k):
+        out.append(h1 % m)
+        h1 = (h1 + h2) & MASK64
+    return out
+
+
+# ---------------------------------------------------------------- batch probes
+
+
+def hash_keys(keys: object, seed: int) -> U64Array:
+    """Hash a batch of keys (numpy integer array or iterable) to ``(n, 2)`` rows ``[h1, h2]``.
+
+    Every key is validated here, before any filter state changes.
+    """
+    if isinstance(keys, np.ndarray):
+        if keys.ndim != 1:
+            raise ValueError(f"keys must be a 1-D array, got an array of shape {keys.shape}")
+        if keys.dtype.kind not in "iuUSO":
+            raise TypeError(
+                f"keys array has dtype {keys.dtype}: keys must be integers, str or bytes"
+            )
+        return np.stack(hash_pair_many(keys, seed), axis=1)
+    if isinstance(keys, (str, bytes, bytearray, memoryview)):
+        raise TypeError(
+            f"keys must be an iterable of keys, not a single {type(keys).__name__}; "
+            "use add()/in for one key"
+        )
+    if not isinstance(keys, Iterable):
+        raise TypeError(f"keys must be an iterable of keys, got {type(keys).__name__}")
+    return np.stack(hash_pair_many(keys, seed), axis=1)
+
+
+def probe_chunks(hashes: U64Array, k: int, m: int) -> Iterator[tuple[int, I64Array]]:
+    """Yield ``(start, pos)`` blocks; ``pos[i, j]`` is position ``i`` of key ``start + j``.
+
+    ``pos`` is ``(k, block)`` int64, equal to ``indexes_many(...).T`` for the block's keys.
+    """
+    mm = np.uint64(m)
+    n = hashes.shape[0]
+    with np.errstate(over="ignore"):
+        for start in range(0, n, CHUNK):
+            block = hashes[start : start + CHUNK]
+            step = block[:, 1]
+            out = np.empty((k, block.shape[0]), dtype=np.uint64)
+            x = block[:, 0].copy()
+            for i in range(k):
+                np.remainder(x, mm, out=out[i])
+                if i + 1 < k:
+                    x += step
+            # m < 2**48, so every position fits an int64 (numpy indexes fastest with intp).
+            yield start, out.view(np.int64)
+
+
+def as_uint8(buffer: Any) -> npt.NDArray[np.uint8]:
+    """A writable numpy view of a bitarray's or bytearray's memory (no copy)."""
+    return np.frombuffer(buffer, dtype=np.uint8)

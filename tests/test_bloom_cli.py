@@ -1,0 +1,85 @@
+"""`dskata bloom` experiments and the bloom benchmark workloads, at toy sizes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dskata.bench.core import all_workloads
+from dskata.cli import main
+from dskata.commands.bloom import PATTERNS, measure_fpr
+
+
+def test_fpr_json_reports_every_pattern_near_the_target(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bloom", "fpr", "--capacity", "2000", "--probes", "40000", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["results"]
+    assert [r["pattern"] for r in rows] == list(PATTERNS)
+    for r in rows:
+        assert 0.006 < r["measured"] < 0.015, r
+        assert abs(r["theory"] - 0.01) < 0.001
+
+
+def test_fpr_table_and_plot_are_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("matplotlib")
+    plot = tmp_path / "fpr.png"
+    argv = ["bloom", "fpr", "--capacity", "500", "--probes", "2000", "--points", "3"]
+    assert main([*argv, "--patterns", "key-N", "--plot", str(plot)]) == 0
+    assert plot.stat().st_size > 1000
+    assert "key-N" in capsys.readouterr().out
+
+
+def test_scalable_experiment_stays_under_target(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["bloom", "scalable", "--initial-capacity", "100", "--probes", "20000", "--json"]
+    assert main(argv) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["measured"] <= 0.01 and res["memory_ratio"] <= 2.1 and res["no_false_negatives"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["bloom", "fpr", "--probes", "10"],
+        ["bloom", "fpr", "--capacity", "0"],
+        ["bloom", "fpr", "--error-rate", "1.5"],
+        ["bloom", "scalable", "--ratio", "1.0"],
+    ],
+)
+def test_bad_arguments_end_with_exit_status_2(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_measure_fpr_returns_the_filter_parameters() -> None:
+    r = measure_fpr(1000, 0.01, "strided", 5000)
+    assert (r["bit_size"], r["num_hashes"]) == (9600, 7)
+
+
+@pytest.mark.parametrize("workload", [w for w in all_workloads() if w.family == "bloom"], ids=str)
+def test_every_bloom_workload_runs_on_every_available_implementation(workload: object) -> None:
+    from dskata.bench.core import Workload
+
+    assert isinstance(workload, Workload)
+    data = workload.setup(200)
+    subject = workload.resolve_subject()
+    for impl in workload.impls:
+        if impl.available():
+            impl.make(data, subject)()
+
+
+def test_interleaved_bench_reports_a_ratio_per_workload(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["bloom", "bench-interleaved", "--quick", "--rounds", "5", "--impls", "set", "--json"]
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    ids = [w["id"] for w in report["workloads"]]
+    assert "bloom/add-str" in ids and "bloom/contains_many-uint64" in ids
+    for w in report["workloads"]:
+        names = [r["impl"] for r in w["results"]]
+        assert names[0] == "dskata" and w["results"][0]["dskata_speedup"] == 1.0
+
+
+def test_interleaved_bench_refuses_too_few_rounds(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bloom", "bench-interleaved", "--rounds", "2"]) == 2
