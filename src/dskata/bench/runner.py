@@ -108,24 +108,17 @@ def load_object(spec: str) -> Any:
     return getattr(module, name)
 
 
-def _time_rounds(impl: Impl, data: Any, subject: Any, rounds: int) -> list[float]:
-    op = impl.make(data, subject)
-    op()  # warm-up, untimed
-    times = []
-    for _ in range(rounds):
-        if impl.fresh:
-            op = impl.make(data, subject)
-        gc.collect()
-        gc_was_enabled = gc.isenabled()
-        gc.disable()  # a collection landing in one round would skew a 5-round median
-        try:
-            start = time.perf_counter()
-            op()
-            times.append(time.perf_counter() - start)
-        finally:
-            if gc_was_enabled:
-                gc.enable()
-    return times
+def _time_once(op: Callable[[], object]) -> float:
+    gc.collect()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # a collection landing in one round would skew a 5-round median
+    try:
+        start = time.perf_counter()
+        op()
+        return time.perf_counter() - start
+    finally:
+        if gc_was_enabled:
+            gc.enable()
 
 
 def run_workload(
@@ -138,11 +131,15 @@ def run_workload(
 ) -> WorkloadResult:
     """Time every available implementation of ``workload``, dskata's first.
 
+    Rounds are interleaved: round ``r`` of every implementation runs before round ``r + 1`` of
+    any, so a change in the machine's load while the workload runs hits all implementations
+    alike and the ratios stay fair on a shared machine.
+
     Args:
         quick: use the workload's small size.
         rounds: timed rounds per implementation (the median is reported); at least 5.
         subject: replaces dskata's object (``--impl``); default the workload's own subject.
-        on_impl: called before each implementation runs (progress reporting).
+        on_impl: called once per implementation, before its warm-up (progress reporting).
     """
     if rounds < 5:
         raise ValueError(f"rounds must be >= 5 (medians of fewer are noise), got {rounds}")
@@ -150,18 +147,43 @@ def run_workload(
     data = workload.setup(n)
     target = workload.resolve_subject() if subject is None else subject
     result = WorkloadResult(workload, n)
-    for impl in sorted(workload.impls, key=lambda i: i.kind != "dskata"):
+    ops: dict[str, Callable[[], object]] = {}
+    times: dict[str, list[float]] = {}
+    ordered = sorted(workload.impls, key=lambda i: i.kind != "dskata")
+
+    def fail(impl: Impl, exc: Exception) -> None:
+        if impl.kind == "dskata":
+            raise exc
+        # A peer's failure is reported, never fatal to the run.
+        result.errors[impl.name] = f"{type(exc).__name__}: {exc}"
+        ops.pop(impl.name, None)
+
+    for impl in ordered:
         if on_impl is not None:
             on_impl(impl)
         if not impl.available():
             result.missing.append(impl.name)
             continue
         try:
-            times = _time_rounds(impl, data, target, rounds)
-        except Exception as exc:  # a peer's failure is reported, never fatal to the run
-            if impl.kind == "dskata":
-                raise
-            result.errors[impl.name] = f"{type(exc).__name__}: {exc}"
+            op = impl.make(data, target)
+            op()  # warm-up, untimed
+        except Exception as exc:
+            fail(impl, exc)
             continue
-        result.results.append(ImplResult(impl.name, impl.kind, statistics.median(times), times, n))
+        ops[impl.name] = op
+        times[impl.name] = []
+    for _ in range(rounds):
+        for impl in ordered:
+            if impl.name not in ops:
+                continue
+            try:
+                if impl.fresh:
+                    ops[impl.name] = impl.make(data, target)
+                times[impl.name].append(_time_once(ops[impl.name]))
+            except Exception as exc:
+                fail(impl, exc)
+    for impl in ordered:
+        if impl.name in ops:
+            t = times[impl.name]
+            result.results.append(ImplResult(impl.name, impl.kind, statistics.median(t), t, n))
     return result
