@@ -111,6 +111,14 @@ def test_checker_rejects_an_unknown_protocol() -> None:
         check_history([], n=3, protocol="zab")
 
 
+def test_checker_rejects_a_bad_cluster_size() -> None:
+    """n is the cluster size: a positive int, named in the error."""
+    with pytest.raises(ValueError, match="n must be >= 1"):
+        check_history([], n=0)
+    with pytest.raises(TypeError, match="n must be an int"):
+        check_history([], n="3")  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
     ("protocol", "prevote", "check_quorum", "schedules"),
     [

@@ -129,6 +129,32 @@ def test_synod_roles_validate_their_arguments() -> None:
         Acceptor(0, [1, 1])
     with pytest.raises(TypeError, match="state"):
         Acceptor(0, [0], state=(1, 2))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="round must be >= 0"):
+        Proposer(0, [0, 1, 2], "v", round=-1)
+    with pytest.raises(TypeError, match="instance must be an int"):
+        Learner(0, [0, 1, 2], instance="1")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="node_id must be an int"):
+        Acceptor(None, [0, 1, 2])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        ({"node_id": -1}, ValueError, "node_id must be >= 0"),
+        ({"node_id": "0"}, TypeError, "node_id must be an int"),
+        ({"heartbeat_interval": "50"}, TypeError, "heartbeat_interval"),
+        ({"heartbeat_interval": -5}, ValueError, "heartbeat_interval"),
+        ({"election_timeout": (20, 10)}, ValueError, "election_timeout"),
+    ],
+)
+def test_a_paxos_node_rejects_bad_arguments_with_the_right_error(
+    kwargs: dict[str, object], exc: type[Exception], match: str
+) -> None:
+    """A wrong type is a TypeError, a value out of range a ValueError, both naming it."""
+    args: dict[str, object] = {"node_id": 0, **kwargs}
+    node_id = args.pop("node_id")
+    with pytest.raises(exc, match=match):
+        PaxosNode(node_id, [1, 2], **args)  # type: ignore[arg-type]
 
 
 def test_a_paxos_node_proposes_itself_for_the_next_epoch_and_persists_its_round() -> None:

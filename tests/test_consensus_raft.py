@@ -285,6 +285,17 @@ def test_the_leader_lease_ignores_request_vote_while_a_leader_is_heard() -> None
     assert isinstance(resp, RequestVoteResponse) and resp.vote_granted and r.term == 7
 
 
+def test_a_node_that_left_its_leader_is_no_longer_in_its_lease() -> None:
+    """Thesis §4.2.3: the lease guards a *current* leader; a candidate has none, so it hears a
+    higher-term RequestVote even within the minimum timeout of the last heartbeat."""
+    r = node(check_quorum=True, election_timeout=(100, 200))
+    r.step(AppendEntries(1, 0, 1), 10.0)
+    r.campaign(20.0)
+    assert r.role is Role.CANDIDATE and r.term == 2
+    resp = r.step(RequestVote(2, 0, 3, 0, 0), 30.0).messages[0]
+    assert isinstance(resp, RequestVoteResponse) and resp.vote_granted and r.term == 3
+
+
 def test_prevote_does_not_increase_the_term() -> None:
     """Raft thesis §9.6: a pre-candidate asks for term+1 without changing its own term."""
     r = node(prevote=True, log_terms=(1,), hard_state=HardState(1, None))
@@ -301,6 +312,34 @@ def test_prevote_majority_starts_the_real_election() -> None:
     ready = r.step(PreVoteResponse(1, 0, 1, True), r.deadline - 1)
     assert r.role is Role.CANDIDATE and r.term == 1 and ready.persist == HardState(1, 0)
     assert all(isinstance(m, RequestVote) for m in ready.messages)
+
+
+def test_a_pre_candidate_denied_by_a_majority_falls_back_to_follower() -> None:
+    """Raft thesis §9.6: denials of the pre-candidate's own term end the pre-vote round."""
+    r = node(n=5, prevote=True, hard_state=HardState(3, None))
+    r.tick(r.deadline)
+    assert r.role is Role.PRE_CANDIDATE
+    roles = []
+    for voter in (1, 2, 3):
+        ready = r.step(PreVoteResponse(voter, 0, 3, False), r.deadline - 1)
+        roles.append(r.role)
+    assert roles == [Role.PRE_CANDIDATE, Role.PRE_CANDIDATE, Role.FOLLOWER], (
+        "2 denials of 5 are not a majority; 3 are"
+    )
+    assert r.term == 3 and ready.persist is None
+    r._check()
+
+
+def test_votes_from_outside_the_cluster_do_not_count() -> None:
+    """Raft §5.2: a majority of the cluster's servers; a stranger's vote or pre-vote is no vote."""
+    r = node(n=3)
+    r.tick(r.deadline)
+    r.step(RequestVoteResponse(9, 0, 1, True), r.deadline - 1)
+    assert r.role is Role.CANDIDATE
+    p = node(n=3, prevote=True)
+    p.tick(p.deadline)
+    p.step(PreVoteResponse(9, 0, 1, True), p.deadline - 1)
+    assert p.role is Role.PRE_CANDIDATE and p.term == 0
 
 
 def test_a_node_that_hears_a_leader_denies_prevote_and_keeps_its_state() -> None:
@@ -360,6 +399,8 @@ def test_the_transition_table_is_what_become_methods_follow() -> None:
         ({"election_timeout": (0, 150)}, ValueError, "election_timeout"),
         ({"election_timeout": 150}, TypeError, "election_timeout"),
         ({"heartbeat_interval": 0}, ValueError, "heartbeat_interval"),
+        ({"heartbeat_interval": "50"}, TypeError, "heartbeat_interval"),
+        ({"heartbeat_interval": math.nan}, ValueError, "heartbeat_interval"),
         ({"log_terms": (2, 1)}, ValueError, "log_terms"),
         ({"seed": "x"}, TypeError, "seed"),
         ({"hard_state": (1, None)}, TypeError, "hard_state"),

@@ -140,6 +140,23 @@ def test_a_crash_before_the_disk_write_loses_the_vote_and_its_reply() -> None:
     assert_invariants(c)
 
 
+def test_a_crash_after_the_history_was_trimmed_voids_the_right_events() -> None:
+    """Trimming history (to measure from a point on) must not shift which events a crash voids."""
+    c = Cluster(3, seed=9, disk=(50.0, 50.0), delay=(1.0, 1.0))
+    c.campaign(0)
+    c.run_for(52)  # nodes 1 and 2 both granted at 51; their writes finish at 101
+    del c.history[:3]
+    c.crash(1)
+    kinds = [(e.node, e.kind) for e in c.history if e.kind.endswith("vote")]
+    assert kinds == [(1, "lost-vote"), (2, "vote")], kinds
+    again = Cluster(3, seed=9, disk=(50.0, 50.0), delay=(1.0, 1.0))
+    again.campaign(0)
+    again.run_for(52)
+    again.history.clear()
+    again.crash(1)  # nothing left to void, and no IndexError
+    assert [e.kind for e in again.history] == ["crash"]
+
+
 def test_one_way_block_cuts_only_one_direction() -> None:
     """block(src, dst) drops src->dst but dst->src still flows."""
     c = Cluster(3, seed=0)
@@ -149,11 +166,47 @@ def test_one_way_block_cuts_only_one_direction() -> None:
     assert c.connected(0, 1)
 
 
-def test_partition_isolates_unlisted_nodes() -> None:
-    """partition() groups talk within themselves; nodes in no group are isolated."""
+def test_partition_puts_unlisted_nodes_together() -> None:
+    """partition() groups talk within themselves; the nodes named in no group form one more."""
     c = Cluster(4, seed=0)
     c.partition([0, 1])
-    assert c.connected(0, 1) and not c.connected(0, 2) and not c.connected(2, 3)
+    assert c.connected(0, 1) and not c.connected(0, 2) and not c.connected(2, 0)
+    assert c.connected(2, 3) and c.connected(3, 2)
+    c.partition([0], [1], [2])
+    assert not any(c.connected(a, b) for a in range(4) for b in range(4) if a != b)
+
+
+def test_cutting_off_only_the_leader_lets_the_rest_elect_a_new_one() -> None:
+    """Raft §5.2 with the short form partition([leader]): the majority re-elects."""
+    c = Cluster(5, seed=2)
+    old = c.run_until_leader(timeout=2_000)
+    assert old is not None
+    c.partition([old])
+    c.run_for(2_000)
+    new = c.leader()
+    assert new is not None and new != old and c.nodes[new].term > c.nodes[old].term
+    c.heal()
+    c.run_for(1_000)
+    assert c.leader() == new and c.nodes[old].role is Role.FOLLOWER
+    assert_invariants(c)
+
+
+def test_partial_connectivity_built_from_blocks_keeps_the_leader_with_prevote() -> None:
+    """Thesis §9.6 with ids 0..4 from the start: 0-1-2 connected, 3 reaches only 1, 4 only 2."""
+    for seed in range(3):
+        c = Cluster(5, seed=seed, prevote=True, check_quorum=True)
+        links = {(0, 1), (0, 2), (1, 2), (1, 3), (2, 4)}
+        for a in range(5):
+            for b in range(5):
+                if a != b and (a, b) not in links and (b, a) not in links:
+                    c.block(a, b)
+        c.run_for(3_000)
+        lead = c.leader()
+        assert lead in (0, 1, 2)
+        mark = len(c.history)
+        c.run_for(60_000)
+        assert [e for e in c.history[mark:] if e.kind == "leader"] == []
+        assert c.leader() == lead
 
 
 def test_message_loss_and_duplication_are_seeded_faults() -> None:
@@ -215,8 +268,16 @@ def test_event_str_is_a_transcript_line() -> None:
         ({"jitter": -1}, ValueError, "jitter"),
         ({"election_timeout": (10, 5)}, ValueError, "election_timeout"),
         ({"logs": [(1,)]}, ValueError, "logs"),
+        ({"logs": [(1,), ("a",), ()]}, TypeError, r"logs\[1\] must hold int terms"),
+        ({"logs": [(1,), (2, 1), ()]}, ValueError, r"logs\[1\] must be non-negative"),
+        ({"logs": "abc"}, TypeError, "logs must be a sequence"),
         ({"protocol": "paxos", "prevote": True}, ValueError, "Raft options"),
         ({"seed": 1.5}, TypeError, "seed"),
+        ({"heartbeat_interval": "75"}, TypeError, "heartbeat_interval"),
+        ({"heartbeat_interval": 0}, ValueError, "heartbeat_interval"),
+        ({"prevote": "yes"}, TypeError, "prevote"),
+        ({"check_quorum": 1}, TypeError, "check_quorum"),
+        ({"jitter": "1"}, TypeError, "jitter"),
     ],
 )
 def test_bad_cluster_arguments_name_the_parameter(
@@ -246,6 +307,15 @@ def test_bad_fault_calls_change_nothing() -> None:
         c.crash("1")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="ms must be"):
         c.run_for(-1)
+    with pytest.raises(TypeError, match="ms must be"):
+        c.run_for("10")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="timeout"):
+        c.run_until_leader(timeout=-5)
+    with pytest.raises(TypeError, match="timeout"):
+        c.run_until(lambda: False, timeout="1")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="timeout"):
+        c.run_until_heartbeat(0, timeout=float("nan"))
+    assert c.now == 0.0 and c.history[-1].kind == "crash"
 
 
 def test_a_restarted_node_gets_its_durable_hard_state() -> None:

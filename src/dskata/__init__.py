@@ -54,6 +54,7 @@ from dskata.ring import (
     jump_hash_many,
     ketama_hash,
 )
+from dskata.sketch import CountMinSketch, CountMinTopK, ErrorBound, HeavyHitter, TopK
 
 __all__ = [
     "Acceptor",
@@ -63,9 +64,13 @@ __all__ = [
     "BoundedLoadAssigner",
     "Cluster",
     "ConflictError",
+    "CountMinSketch",
+    "CountMinTopK",
     "CountingBloomFilter",
     "DeadlockError",
+    "ErrorBound",
     "HashRing",
+    "HeavyHitter",
     "HistoryRecorder",
     "InvariantViolation",
     "Learner",
@@ -84,6 +89,7 @@ __all__ = [
     "RendezvousHash",
     "ScalableBloomFilter",
     "StampedLock",
+    "TopK",
     "TreiberStack",
     "VersionedStore",
     "__version__",

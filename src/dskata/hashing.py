@@ -51,10 +51,13 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "FMIX64_C1",
+    "FMIX64_C2",
     "HASH_ID",
     "MASK64",
     "Key",
     "fmix64",
+    "fmix64_into",
     "hash64",
     "hash64_many",
     "hash128",
@@ -65,6 +68,7 @@ __all__ = [
     "normalize_key",
     "row_hashes",
     "row_hashes_many",
+    "row_keys",
     "validate_seed",
 ]
 
@@ -75,8 +79,9 @@ Key = Union[str, bytes, bytearray, memoryview, int]  # noqa: UP007 (a runtime al
 HASH_ID: Final = 1
 
 MASK64: Final = (1 << 64) - 1
-_C1: Final = 0xFF51AFD7ED558CCD
-_C2: Final = 0xC4CEB9FE1A85EC53
+#: The two multipliers of MurmurHash3's fmix64.
+FMIX64_C1: Final = 0xFF51AFD7ED558CCD
+FMIX64_C2: Final = 0xC4CEB9FE1A85EC53
 _GOLDEN: Final = 0x9E3779B97F4A7C15
 # Mixed into h1 to derive the second double-hashing hash; any odd constant unrelated to _GOLDEN.
 _H2_KEY: Final = 0xD6E8FEB86659FD93
@@ -119,9 +124,9 @@ def fmix64(x: int) -> int:
     """
     x &= MASK64
     x ^= x >> 33
-    x = (x * _C1) & MASK64
+    x = (x * FMIX64_C1) & MASK64
     x ^= x >> 33
-    x = (x * _C2) & MASK64
+    x = (x * FMIX64_C2) & MASK64
     x ^= x >> 33
     return x
 
@@ -229,16 +234,26 @@ def _fmix64_inplace(x: U64Array, tmp: U64Array) -> None:
     # Same pipeline as fmix64, with every step written into preallocated blocks.
     np.right_shift(x, np.uint64(33), out=tmp)
     np.bitwise_xor(x, tmp, out=x)
-    np.multiply(x, np.uint64(_C1), out=x)
+    np.multiply(x, np.uint64(FMIX64_C1), out=x)
     np.right_shift(x, np.uint64(33), out=tmp)
     np.bitwise_xor(x, tmp, out=x)
-    np.multiply(x, np.uint64(_C2), out=x)
+    np.multiply(x, np.uint64(FMIX64_C2), out=x)
     np.right_shift(x, np.uint64(33), out=tmp)
     np.bitwise_xor(x, tmp, out=x)
 
 
-def _mix_array(values: U64Array, xor_key: int, out: U64Array) -> U64Array:
-    """``out[i] = fmix64(values[i] ^ xor_key)`` in cache-sized blocks; ``out`` may be ``values``."""
+def fmix64_into(values: U64Array, xor_key: int, out: U64Array) -> U64Array:
+    """Array form of ``fmix64(v ^ xor_key)``: ``out[i] = fmix64(values[i] ^ xor_key)``.
+
+    Works in cache-sized blocks, in place in ``out`` (which may be ``values`` itself).
+
+    Complexity: O(n), vectorised.
+
+    >>> import numpy as np
+    >>> v = np.array([1, 2], dtype=np.uint64)
+    >>> [int(x) for x in fmix64_into(v, 0, np.empty_like(v))] == [fmix64(1), fmix64(2)]
+    True
+    """
     key = np.uint64(xor_key)
     n = values.shape[0]
     tmp = np.empty(min(n, _CHUNK), dtype=np.uint64)
@@ -314,7 +329,7 @@ def hash64_many(keys: npt.ArrayLike | Iterable[Key], seed: int = 0) -> U64Array:
         _check_array_dtype(keys)
         pattern = _as_uint64_pattern(keys)
         if pattern is not None:
-            return _mix_array(pattern, _seed_key(seed), np.empty(pattern.shape[0], np.uint64))
+            return fmix64_into(pattern, _seed_key(seed), np.empty(pattern.shape[0], np.uint64))
         return _pair_iterable(keys.tolist(), seed)[0]
     _refuse_single_key(keys)
     return _pair_iterable(keys, seed)[0]  # type: ignore[arg-type]
@@ -367,8 +382,8 @@ def hash_pair_many(keys: npt.ArrayLike | Iterable[Key], seed: int = 0) -> tuple[
         if pattern is None:
             h1, h2 = _pair_iterable(keys.tolist(), seed)
         else:
-            h1 = _mix_array(pattern, _seed_key(seed), np.empty(pattern.shape[0], np.uint64))
-            h2 = _mix_array(h1, _H2_KEY, np.empty_like(h1))
+            h1 = fmix64_into(pattern, _seed_key(seed), np.empty(pattern.shape[0], np.uint64))
+            h2 = fmix64_into(h1, _H2_KEY, np.empty_like(h1))
     else:
         _refuse_single_key(keys)
         h1, h2 = _pair_iterable(keys, seed)  # type: ignore[arg-type]
@@ -430,8 +445,15 @@ def indexes_many(keys: npt.ArrayLike | Iterable[Key], k: int, m: int, seed: int 
     return pos
 
 
-def _row_keys(d: int, seed: int) -> list[int]:
-    # One 64-bit key per row, each derived from (seed, row) through fmix64 so rows are unrelated.
+def row_keys(d: int, seed: int) -> list[int]:
+    """The 64-bit key of each count-min row: row ``r`` hashes as ``fmix64(hash64(key) ^ K_r)``.
+
+    Derived from ``(seed, r)`` through ``fmix64``, so rows are unrelated. Exposed for
+    structures that evaluate :func:`row_hashes` in their own fused form.
+
+    >>> len(set(row_keys(4, seed=0)))
+    4
+    """
     return [fmix64(((seed << 32) | r) ^ _H2_KEY) | 1 for r in range(d)]
 
 
@@ -457,7 +479,7 @@ def row_hashes(key: Key, d: int, seed: int = 0) -> list[int]:
     """
     d = _validate_d(d)
     base = hash64(key, seed)
-    return [fmix64(base ^ rk) for rk in _row_keys(d, validate_seed(seed))]
+    return [fmix64(base ^ rk) for rk in row_keys(d, validate_seed(seed))]
 
 
 def row_hashes_many(keys: npt.ArrayLike | Iterable[Key], d: int, seed: int = 0) -> U64Array:
@@ -472,8 +494,8 @@ def row_hashes_many(keys: npt.ArrayLike | Iterable[Key], d: int, seed: int = 0) 
     d = _validate_d(d)
     base = hash64_many(keys, seed)
     out = np.empty((d, base.shape[0]), dtype=np.uint64)
-    for r, rk in enumerate(_row_keys(d, validate_seed(seed))):
-        _mix_array(base, rk, out[r])
+    for r, rk in enumerate(row_keys(d, validate_seed(seed))):
+        fmix64_into(base, rk, out[r])
     # Rows were filled contiguously per count-min row; the transpose is a view, not a copy.
     result: U64Array = out.T
     return result

@@ -49,7 +49,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     q.add_argument("--step", type=int, help="check only this step")
     q.add_argument("--all", action="store_true", help="show every failure, not only the first")
     q.add_argument("--watch", action="store_true", help="re-check whenever your file changes")
-    q.add_argument("--timeout", type=float, default=120.0, help="seconds before the run is stopped")
+    q.add_argument(
+        "--timeout",
+        type=float,
+        default=120.0,
+        help="seconds the tests may run before they are stopped (start-up not counted)",
+    )
     q.set_defaults(func=_check)
 
     q = add("hint", "show the general hints and those of your current step")

@@ -203,6 +203,17 @@ def test_a_candidate_steps_down_on_append_entries_of_its_own_term(impl: Any) -> 
 
 
 @pytest.mark.kata_step(5, "winning and losing elections")
+def test_a_vote_from_an_earlier_term_does_not_count(impl: Any) -> None:
+    """Raft §5.1: a delayed vote for an election already over is stale. (Catches: counting it.)"""
+    r = _node(impl, n=3)
+    r.tick(r.deadline)  # term 1
+    r.tick(r.deadline)  # that election timed out: term 2
+    assert r.term == 2 and _role(r) == "candidate"
+    r.step(RequestVoteResponse(1, 0, 1, True), r.deadline - 1)
+    assert _role(r) == "candidate", "a vote of term 1 made the candidate of term 2 leader"
+
+
+@pytest.mark.kata_step(5, "winning and losing elections")
 def test_a_candidate_denied_by_a_majority_falls_back(impl: Any) -> None:
     """Raft §5.2: a majority of denials means this election is lost."""
     r = _node(impl, n=3)

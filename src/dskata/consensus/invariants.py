@@ -69,8 +69,15 @@ def check_history(history: Sequence[Any], *, n: int, protocol: str = "raft") -> 
         n: cluster size (a majority is ``n // 2 + 1``).
         protocol: ``"raft"`` or ``"paxos"``.
 
+    Raises:
+        TypeError / ValueError: ``n`` is not a positive int, or ``protocol`` is unknown.
+
     Complexity: O(len(history)).
     """
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"n must be an int (the cluster size), got {n!r}")
+    if n < 1:
+        raise ValueError(f"n must be >= 1 (the cluster size), got {n!r}")
     if protocol == "raft":
         return _check_raft(history, n)
     if protocol == "paxos":

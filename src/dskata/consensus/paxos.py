@@ -41,7 +41,7 @@ from dskata.consensus.messages import (
     Promise,
     Ready,
 )
-from dskata.consensus.raft import validate_timeout_range
+from dskata.consensus.raft import validate_interval, validate_timeout_range
 
 __all__ = [
     "Acceptor",
@@ -56,6 +56,14 @@ __all__ = [
 
 def _quorum(n: int) -> int:
     return n // 2 + 1
+
+
+def _natural(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return value
 
 
 def _members(name: str, ids: Iterable[int]) -> tuple[int, ...]:
@@ -93,7 +101,7 @@ class Acceptor:
     def __init__(
         self, node_id: int, learners: Iterable[int], state: AcceptorState | None = None
     ) -> None:
-        self.id = node_id
+        self.id = _natural("node_id", node_id)
         self.learners = _members("learners", learners)
         if state is not None and not isinstance(state, AcceptorState):
             raise TypeError(f"state must be an AcceptorState or None, got {state!r}")
@@ -184,7 +192,9 @@ class Proposer:
     ) -> None:
         if value is None:
             raise ValueError("value must not be None (None means 'nothing accepted')")
-        self.id = node_id
+        self.id = _natural("node_id", node_id)
+        _natural("instance", instance)
+        _natural("round", round)
         self.acceptors = _members("acceptors", acceptors)
         self.quorum = _quorum(len(self.acceptors))
         self.own_value = value
@@ -274,7 +284,8 @@ class Learner:
     """
 
     def __init__(self, node_id: int, acceptors: Iterable[int], *, instance: int = 0) -> None:
-        self.id = node_id
+        self.id = _natural("node_id", node_id)
+        _natural("instance", instance)
         self.acceptors = _members("acceptors", acceptors)
         self.quorum = _quorum(len(self.acceptors))
         self.instance = instance
@@ -373,12 +384,11 @@ class PaxosNode:
         proposer_class: type[Proposer] = Proposer,
         learner_class: type[Learner] = Learner,
     ) -> None:
-        if isinstance(node_id, bool) or not isinstance(node_id, int) or node_id < 0:
-            raise TypeError(f"node_id must be a non-negative int, got {node_id!r}")
+        _natural("node_id", node_id)
         lo, hi = validate_timeout_range(election_timeout)
-        hb = lo / 2 if heartbeat_interval is None else heartbeat_interval
-        if isinstance(hb, bool) or not isinstance(hb, (int, float)) or not 0 < hb < math.inf:
-            raise ValueError(f"heartbeat_interval must be a positive number of ms, got {hb!r}")
+        hb = validate_interval(
+            "heartbeat_interval", lo / 2 if heartbeat_interval is None else heartbeat_interval
+        )
         if durable is not None and not isinstance(durable, PaxosDurable):
             raise TypeError(f"durable must be a PaxosDurable or None, got {durable!r}")
         self.id = node_id

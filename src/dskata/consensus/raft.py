@@ -54,7 +54,14 @@ from dskata.consensus.messages import (
     TimeoutNow,
 )
 
-__all__ = ["TRANSITIONS", "RaftNode", "Role", "log_up_to_date", "validate_timeout_range"]
+__all__ = [
+    "TRANSITIONS",
+    "RaftNode",
+    "Role",
+    "log_up_to_date",
+    "validate_interval",
+    "validate_timeout_range",
+]
 
 
 #: Allowed role changes (Raft Figure 4 plus Pre-Vote). ``become_*`` asserts against this table;
@@ -109,6 +116,24 @@ def validate_timeout_range(election_timeout: object) -> tuple[float, float]:
             f"election_timeout must satisfy 0 < lo <= hi (finite ms), got {election_timeout!r}"
         )
     return float(lo), float(hi)
+
+
+def validate_interval(name: str, value: object) -> float:
+    """Check a positive, finite number of milliseconds (a heartbeat interval) and return it.
+
+    Raises ``TypeError`` for a non-number and ``ValueError`` outside ``(0, inf)``, naming
+    ``name`` and the value.
+
+    Complexity: O(1).
+
+    >>> validate_interval("heartbeat_interval", 75)
+    75.0
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number of ms, got {value!r}")
+    if not 0 < value < math.inf:
+        raise ValueError(f"{name} must be a positive, finite number of ms, got {value!r}")
+    return float(value)
 
 
 def _check_int(name: str, value: object, minimum: int = 0) -> int:
@@ -173,14 +198,7 @@ class RaftNode:
         lo, hi = validate_timeout_range(election_timeout)
         if heartbeat_interval is None:
             heartbeat_interval = lo / 2
-        if (
-            isinstance(heartbeat_interval, bool)
-            or not isinstance(heartbeat_interval, (int, float))
-            or not 0 < heartbeat_interval < math.inf
-        ):
-            raise ValueError(
-                f"heartbeat_interval must be a positive number of ms, got {heartbeat_interval!r}"
-            )
+        heartbeat_interval = validate_interval("heartbeat_interval", heartbeat_interval)
         _check_int("seed", seed)
         terms = tuple(log_terms)
         for t in terms:
@@ -245,10 +263,17 @@ class RaftNode:
         return lo + (hi - lo) * self._rng.random()
 
     def _in_lease(self, now: float) -> bool:
-        """Heard from a live leader within the minimum election timeout (thesis §4.2.3)."""
+        """Heard from a live leader within the minimum election timeout (thesis §4.2.3).
+
+        Only while that leader is still this node's leader: a node that has since started an
+        election (``campaign``, ``TimeoutNow``) or adopted a newer term has no current leader.
+        """
         if self.role is Role.LEADER:
             return True
-        return now - self._last_leader_contact < self.election_timeout[0]
+        return (
+            self.leader_id is not None
+            and now - self._last_leader_contact < self.election_timeout[0]
+        )
 
     def _update_deadline(self) -> None:
         if self.role is Role.LEADER:
@@ -453,8 +478,8 @@ class RaftNode:
     def _on_request_vote_response(self, msg: RequestVoteResponse, now: float) -> Ready:
         if msg.term > self.term:
             return Ready([], self.become_follower(msg.term, None, now))
-        if self.role is not Role.CANDIDATE or msg.term < self.term:
-            return Ready([])  # stale: an answer about an election already over
+        if self.role is not Role.CANDIDATE or msg.term < self.term or msg.src not in self.peers:
+            return Ready([])  # stale (an election already over) or not a member's vote
         (self._granted if msg.vote_granted else self._denied).add(msg.src)
         if len(self._granted) >= self.quorum:
             return Ready(self.become_leader(now))
@@ -466,7 +491,7 @@ class RaftNode:
     def _on_append_entries_response(self, msg: AppendEntriesResponse, now: float) -> Ready:
         if msg.term > self.term:
             return Ready([], self.become_follower(msg.term, None, now))
-        if self.role is Role.LEADER and msg.term == self.term:
+        if self.role is Role.LEADER and msg.term == self.term and msg.src in self.peers:
             self._active.add(msg.src)
         return Ready([])
 
@@ -485,7 +510,10 @@ class RaftNode:
     def _on_pre_vote_response(self, msg: PreVoteResponse, now: float) -> Ready:
         if msg.term > self.term and not msg.vote_granted:
             return Ready([], self.become_follower(msg.term, None, now))
-        if self.role is not Role.PRE_CANDIDATE or msg.term != self.term + 1:
+        # A grant names the asked term (ours + 1); a denial carries the voter's term, which is
+        # ours when the voter is merely in touch with a leader (a higher one was adopted above).
+        expected = self.term + 1 if msg.vote_granted else self.term
+        if self.role is not Role.PRE_CANDIDATE or msg.term != expected or msg.src not in self.peers:
             return Ready([])
         (self._granted if msg.vote_granted else self._denied).add(msg.src)
         if len(self._granted) >= self.quorum:

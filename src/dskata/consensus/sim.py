@@ -33,6 +33,7 @@ Thread safety: none.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 import random
 from collections.abc import Callable, Iterable, Sequence
@@ -50,7 +51,7 @@ from dskata.consensus.messages import (
     RequestVoteResponse,
 )
 from dskata.consensus.paxos import Acceptor, Learner, PaxosDurable, PaxosNode, PaxosRole, Proposer
-from dskata.consensus.raft import RaftNode, Role, validate_timeout_range
+from dskata.consensus.raft import RaftNode, Role, validate_interval, validate_timeout_range
 
 __all__ = ["Cluster", "Event"]
 
@@ -107,6 +108,20 @@ def _pair(name: str, value: object, *, allow_zero: bool) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+def _duration(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number of ms, got {value!r}")
+    if not 0 <= value < math.inf:
+        raise ValueError(f"{name} must be a finite number of ms >= 0, got {value!r}")
+    return float(value)
+
+
+def _flag(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
 def _probability(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a probability (float), got {value!r}")
@@ -119,7 +134,10 @@ class Cluster:
     """``n`` Raft or Paxos nodes on a simulated, fault-injecting network.
 
     Args:
-        n: number of nodes (ids ``0 .. n-1``).
+        n: number of nodes. Node ids are ``0 .. n-1``, the index into :attr:`nodes` and what
+            ``src``/``dst``, :meth:`crash`, :meth:`partition`, :meth:`block` and
+            :meth:`leader` use; the papers' servers S1..Sn are ids 0..n-1 (the thesis's
+            "node 4 reaches only node 2" is ``3`` reaching only ``1``).
         protocol: ``"raft"`` or ``"paxos"``.
         seed: seeds everything; the same seed gives the same history.
         election_timeout: ``(lo, hi)`` ms.
@@ -185,26 +203,39 @@ class Cluster:
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise TypeError(f"seed must be an int, got {seed!r}")
         self.election_timeout = validate_timeout_range(election_timeout)
-        if heartbeat_interval is not None and (
-            isinstance(heartbeat_interval, bool)
-            or not isinstance(heartbeat_interval, (int, float))
-            or not 0 < heartbeat_interval < math.inf
+        if heartbeat_interval is not None:
+            validate_interval("heartbeat_interval", heartbeat_interval)
+        for flag, value in (
+            ("prevote", prevote),
+            ("check_quorum", check_quorum),
+            ("separate_term_write", separate_term_write),
+            ("leader_write", leader_write),
+            ("record_messages", record_messages),
         ):
-            raise ValueError(
-                f"heartbeat_interval must be a positive number of ms, got {heartbeat_interval!r}"
-            )
+            _flag(flag, value)
         self.delay = _pair("delay", delay, allow_zero=True)
         self.disk = _pair("disk", disk, allow_zero=True)
         self.loss = _probability("loss", loss)
         self.duplicate = _probability("duplicate", duplicate)
-        if isinstance(jitter, bool) or not isinstance(jitter, (int, float)):
-            raise TypeError(f"jitter must be a number of ms, got {jitter!r}")
-        if not 0 <= jitter < math.inf:
-            raise ValueError(f"jitter must be a finite number of ms >= 0, got {jitter!r}")
+        _duration("jitter", jitter)
         if logs is not None:
+            if isinstance(logs, (str, bytes)) or not isinstance(logs, Sequence):
+                raise TypeError(f"logs must be a sequence of per-node term lists, got {logs!r}")
             if len(logs) != n:
                 raise ValueError(f"logs must give one log per node ({n}), got {len(logs)}")
-            logs = [tuple(log) for log in logs]
+            checked = []
+            for i, log in enumerate(logs):
+                if isinstance(log, (str, bytes)) or not isinstance(log, Iterable):
+                    raise TypeError(f"logs[{i}] must be a sequence of terms, got {log!r}")
+                terms = tuple(log)
+                if any(isinstance(t, bool) or not isinstance(t, int) for t in terms):
+                    raise TypeError(f"logs[{i}] must hold int terms, got {terms!r}")
+                if any(t < 0 for t in terms) or any(b < a for a, b in itertools.pairwise(terms)):
+                    raise ValueError(
+                        f"logs[{i}] must be non-negative, non-decreasing terms, got {terms!r}"
+                    )
+                checked.append(terms)
+            logs = checked
         if protocol == "paxos" and (prevote or check_quorum or logs is not None):
             raise ValueError("prevote, check_quorum and logs are Raft options (protocol='raft')")
         self.n = n
@@ -244,7 +275,9 @@ class Cluster:
         self._stop_on_leader = False
         self._chosen_seen = [0] * n
         # History events whose effects wait on a disk write: voided if the node crashes first.
-        self._unsynced: list[list[tuple[float, int]]] = [[] for _ in range(n)]
+        # Each entry is (release time, index in history when recorded, the event itself): the
+        # index is a fast guess, the identity check keeps it right if a user trimmed history.
+        self._unsynced: list[list[tuple[float, int, Event]]] = [[] for _ in range(n)]
         self._end = 0.0
         if protocol == "raft":
             for i, log in enumerate(self._logs):
@@ -321,11 +354,14 @@ class Cluster:
             raise ValueError(f"node {i} is already crashed")
         self._flush_disk(i, self.now)
         self._pending[i] = []
-        for release, k in self._unsynced[i]:
+        h = self.history
+        for release, k, e in self._unsynced[i]:
             if release > self.now:
                 # Never persisted, never sent: to the rest of the world it did not happen.
-                e = self.history[k]
-                self.history[k] = Event(e.time, e.node, "lost-" + e.kind, e.term, e.detail)
+                if not (k < len(h) and h[k] is e):  # history was trimmed since: find it again
+                    k = next((j for j in range(len(h) - 1, -1, -1) if h[j] is e), -1)
+                if k >= 0:
+                    h[k] = Event(e.time, e.node, "lost-" + e.kind, e.term, e.detail)
         self._unsynced[i] = []
         self._up[i] = False
         self._crash_time[(i, self._inc[i])] = self.now
@@ -402,13 +438,29 @@ class Cluster:
         return out
 
     def partition(self, *groups: Iterable[int]) -> None:
-        """Split the network: nodes talk only within their group; unlisted nodes are isolated.
+        """Split the network: nodes talk only within their group.
 
-        Replaces any previous partition; one-way blocks stay until :meth:`heal`.
+        The nodes named in no group form one more group together, as in Jepsen's and
+        HashiCorp Raft's partitions: ``partition([leader])`` cuts the leader off from the rest,
+        which stay connected; ``partition([0, 1], [2], [3])`` on 5 nodes leaves ``4`` alone.
+        To isolate every node, name each one. Replaces any previous partition; one-way blocks
+        stay until :meth:`heal`.
+
+        Raises:
+            TypeError / ValueError: a group is not an iterable of node ids, an id is out of
+                range, or groups overlap (nothing changes then).
 
         Complexity: O(n^2).
+
+        >>> c = Cluster(5)
+        >>> c.partition([0])
+        >>> c.connected(0, 1), c.connected(1, 4)
+        (False, True)
         """
         parsed = self._groups_of(groups)
+        rest = set(range(self.n)).difference(*parsed)
+        if rest:
+            parsed.append(rest)
         self._groups = parsed
         self._relink()
 
@@ -484,8 +536,7 @@ class Cluster:
 
         Complexity: O(E log Q) for E events processed and Q pending.
         """
-        if isinstance(ms, bool) or not isinstance(ms, (int, float)) or not 0 <= ms < math.inf:
-            raise ValueError(f"ms must be a finite number >= 0, got {ms!r}")
+        _duration("ms", ms)
         self._run(self.now + ms)
         self.now = max(self.now, self._end)
 
@@ -496,8 +547,7 @@ class Cluster:
 
         Complexity: O(E log Q), plus one predicate call per event.
         """
-        if not 0 <= timeout < math.inf:
-            raise ValueError(f"timeout must be a finite number >= 0, got {timeout!r}")
+        _duration("timeout", timeout)
         if predicate():
             return True
         end = self.now + timeout
@@ -516,6 +566,7 @@ class Cluster:
 
         Complexity: O(E log Q).
         """
+        _duration("timeout", timeout)
         current = self.leader()
         if current is not None:
             return current
@@ -537,6 +588,7 @@ class Cluster:
 
         Complexity: O(E log Q).
         """
+        _duration("timeout", timeout)
         self._watch_term = above_term
         self._watch_time = None
         try:
@@ -644,7 +696,7 @@ class Cluster:
             extra = False
         release = self._apply(i, ready, t, extra)
         if release > t and len(history) > mark:
-            self._unsynced[i].extend((release, k) for k in range(mark, len(history)))
+            self._unsynced[i].extend((release, k, history[k]) for k in range(mark, len(history)))
 
     def _run(self, until: float, one: bool = False) -> None:
         self._end = until

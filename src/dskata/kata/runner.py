@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,36 @@ def contract_path(kata: Kata) -> Path:
     return Path(spec.origin)
 
 
+#: Interpreter and pytest start-up is not charged to the learner's time limit, up to this long.
+STARTUP_GRACE: float = 60.0
+
+
+def _wait(proc: subprocess.Popen[bytes], report: Path, timeout: float) -> bool:
+    """Wait for ``proc``; kill its process group once the tests have run ``timeout`` seconds.
+
+    The clock starts when the first test starts (the reporter writes a line then), so a slow
+    machine's start-up does not eat the learner's budget; start-up itself may take at most
+    ``STARTUP_GRACE`` seconds. Returns True when the child had to be killed.
+    """
+    launched = time.monotonic()
+    tests_started: float | None = None
+    while proc.poll() is None:
+        now = time.monotonic()
+        started = report.is_file() and b'"event": "start"' in report.read_bytes()
+        if tests_started is None and started:
+            tests_started = now
+        limit = (
+            launched + STARTUP_GRACE + timeout if tests_started is None else tests_started + timeout
+        )
+        if now >= limit:
+            with contextlib.suppress(ProcessLookupError):  # it may have ended in between
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def _read_events(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
@@ -161,22 +192,18 @@ def run_contract(
         env = dict(os.environ)
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         env.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(tmpdir / "hypothesis"))
+        log = (tmpdir / "output.txt").open("wb")
         proc = subprocess.Popen(
             cmd,
-            stdout=subprocess.PIPE,
+            stdout=log,
             stderr=subprocess.STDOUT,
             cwd=str(tmpdir),  # nothing the run writes lands in the workspace or the package
             env=env,
             start_new_session=True,  # so the kill reaches threads' and children's processes too
         )
-        timed_out = False
-        try:
-            output, _ = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            with contextlib.suppress(ProcessLookupError):  # it may have ended in between
-                os.killpg(proc.pid, signal.SIGKILL)
-            output, _ = proc.communicate()
+        timed_out = _wait(proc, report, timeout)
+        log.close()
+        output = (tmpdir / "output.txt").read_bytes()
         events = _read_events(report)
     return _assemble(kata, events, timed_out, output.decode("utf-8", "replace"), step)
 
