@@ -1,0 +1,548 @@
+"""Memoising decorators: ``lru_cache`` (a drop-in for ``functools.lru_cache``), ``cached`` and
+``cachedmethod`` (cachetools' style, for any dskata cache or mapping), and their key functions.
+
+Theory of operation
+-------------------
+``lru_cache`` follows ``functools.lru_cache``'s documented contract to the letter, so that
+swapping the import changes nothing observable: the same cache keys (positional arguments, then
+keyword arguments in call order, then argument types when ``typed``; a single ``int`` or ``str``
+argument is its own key), the same statistics for the same call sequence, ``maxsize=None``
+(unbounded), ``maxsize=0`` (no caching, misses counted), the bare ``@lru_cache`` form,
+``cache_info``, ``cache_clear``, ``cache_parameters``, ``__wrapped__``, pickling by qualified name
+and copying as itself.
+
+The wrapper is a closure, not an object with ``__call__``: calling a Python function is cheaper
+than calling an instance, and a function already binds as a method, pickles by name and copies
+as itself. Entries live in a C ``OrderedDict`` (``move_to_end`` on a hit); a key made of several
+arguments is a tuple subclass that computes its hash once (:class:`_HashedTuple`), so each
+argument's ``__hash__`` runs once per call however many dict operations follow.
+
+No lock is taken on a call. Each step is one C operation the GIL makes atomic (``get``,
+``move_to_end``, ``setdefault``, ``popitem``, and ``next`` on an ``itertools.count`` for the
+statistics), and the steps are ordered so that any interleaving leaves a sound cache: a hit
+whose entry was evicted meanwhile still returns its value; threads inserting at once each check
+the size after their own insertion. The statistics are exact, recursion cannot deadlock (not even
+through a key's ``__eq__`` calling the cached function), and a slow call never blocks other
+callers. (This relies on the GIL; a free-threaded build would need a lock.) When two threads
+miss on the same key at once both compute (as in the stdlib) unless ``single_flight=True``,
+which makes the later callers wait for the first one's result (or exception), counted as hits.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, MutableMapping
+from functools import update_wrapper
+from typing import Any, Final, Generic, NamedTuple, Protocol, TypeVar, cast, overload
+
+from dskata.cache._common import MISSING
+
+__all__ = [
+    "CachedFunction",
+    "FunctionCacheInfo",
+    "cached",
+    "cachedmethod",
+    "hashkey",
+    "lru_cache",
+    "methodkey",
+    "typedkey",
+]
+
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
+
+# Separates positional from keyword arguments in a key, so f(1, "a", 2) != f(1, a=2).
+_KWD_MARK: Final = (object(),)
+_FAST_TYPES: Final = frozenset({int, str})
+
+
+class FunctionCacheInfo(NamedTuple):
+    """``cache_info()`` of a decorated function; equal to ``functools``' ``CacheInfo`` tuple."""
+
+    hits: int
+    misses: int
+    maxsize: int | None
+    currsize: int
+
+
+class CachedFunction(Protocol, Generic[R_co]):
+    """What ``lru_cache`` returns: the function plus its cache controls."""
+
+    @property
+    def __wrapped__(self) -> Callable[..., R_co]: ...
+    def __call__(self, *args: Any, **kwargs: Any) -> R_co: ...
+    def cache_info(self) -> FunctionCacheInfo: ...
+    def cache_clear(self) -> None: ...
+    def cache_parameters(self) -> dict[str, Any]: ...
+
+
+class _HashedTuple(tuple):  # type: ignore[type-arg]
+    """A tuple key whose hash is computed once and remembered.
+
+    It compares equal to a plain tuple with the same items (and hashes alike), so a key may be
+    built either way.
+    """
+
+    _hashvalue: int | None = None
+
+    def __hash__(self) -> int:
+        value = self._hashvalue
+        if value is None:
+            value = self._hashvalue = tuple.__hash__(self)
+        return value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The remembered hash of str items is salted per process: never pickle it.
+        return (_HashedTuple, (tuple(self),))
+
+
+# Module-level aliases of builtins, immune to a rebinding of builtins.len (see _make_wrapper).
+_len, _type = len, type
+
+
+def _make_key(args: tuple[Any, ...], kwds: dict[str, Any], typed: bool) -> Hashable:
+    """The ``functools.lru_cache`` key of a call (same equality, so the same hits and misses)."""
+    key = args
+    if kwds:
+        key += _KWD_MARK
+        for item in kwds.items():
+            key += item
+    if typed:
+        key += tuple(_type(v) for v in args)
+        if kwds:
+            key += tuple(_type(v) for v in kwds.values())
+    elif _len(key) == 1 and _type(key[0]) in _FAST_TYPES:
+        return key[0]  # type: ignore[no-any-return]
+    return _HashedTuple(key)
+
+
+class _Flight:
+    """One in-flight computation that other callers of the same key wait for."""
+
+    __slots__ = ("error", "event", "owner", "result")
+
+    def __init__(self, owner: int) -> None:
+        self.owner = owner
+        self.event = threading.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+
+def _count_value(counter: itertools.count[int]) -> int:
+    # itertools.count exposes its next value only through repr: "count(42)".
+    return int(repr(counter)[6:-1])
+
+
+def _make_wrapper(
+    user_function: Callable[..., Any], maxsize: int | None, typed: bool, single_flight: bool
+) -> Any:
+    cache: OrderedDict[Any, Any] = OrderedDict()
+    cache_get = cache.get
+    move = cache.move_to_end
+    popfirst = cache.popitem
+    cache_setdefault = cache.setdefault
+    lock = threading.RLock()
+    # Statistics are itertools.count objects: next() on one is a single C call that the GIL never
+    # interrupts, so a hit needs no lock and the counts stay exact under any thread switching.
+    # (Called as next(counter): the builtin is much cheaper than the bound counter.__next__.)
+    hits_counter, misses_counter = itertools.count(), itertools.count()
+    # Builtins bound once: the wrapper must keep working even if someone caches ``len`` itself
+    # by rebinding builtins.len (CPython's test_lru_reentrancy_with_len), and locals are faster.
+    len_, type_, next_, fast_types = len, type, next, _FAST_TYPES
+
+    if single_flight:
+        wrapper = _single_flight_wrapper(user_function, maxsize, typed, cache, lock)
+    elif maxsize == 0:
+
+        def wrapper(*args: Any, **kwds: Any) -> Any:
+            next_(misses_counter)
+            return user_function(*args, **kwds)
+
+    elif maxsize is None:
+
+        def wrapper(*args: Any, **kwds: Any) -> Any:
+            if kwds or typed:
+                key = _make_key(args, kwds, typed)
+            elif len_(args) == 1 and type_(args[0]) in fast_types:
+                key = args[0]
+            else:
+                key = _HashedTuple(args)
+            result = cache_get(key, MISSING)
+            if result is not MISSING:
+                next_(hits_counter)
+                return result
+            next_(misses_counter)
+            result = user_function(*args, **kwds)
+            # setdefault keeps a value stored meanwhile by a recursive call or another thread.
+            cache_setdefault(key, result)
+            return result
+
+    else:
+        bound = maxsize
+
+        def wrapper(*args: Any, **kwds: Any) -> Any:
+            if kwds or typed:
+                key = _make_key(args, kwds, typed)
+            elif len_(args) == 1 and type_(args[0]) in fast_types:
+                key = args[0]
+            else:
+                key = _HashedTuple(args)
+            # get and move_to_end are each atomic under the GIL; a concurrent eviction between
+            # them only means the entry is gone by the time we promote it.
+            result = cache_get(key, MISSING)
+            if result is not MISSING:
+                try:  # noqa: SIM105 - contextlib.suppress costs a call on the hot path
+                    move(key)
+                except KeyError:
+                    pass
+                next_(hits_counter)
+                return result
+            next_(misses_counter)
+            result = user_function(*args, **kwds)
+            # setdefault keeps a value stored meanwhile by a recursive call or another thread.
+            # Each insertion adds at most one entry and is followed by its own check, so the
+            # excess never exceeds the insertions still to check: at rest the size is within
+            # maxsize, without a lock.
+            cache_setdefault(key, result)
+            if len_(cache) > bound:
+                try:  # noqa: SIM105 - contextlib.suppress costs a call here too
+                    popfirst(False)
+                except KeyError:  # emptied by a concurrent cache_clear
+                    pass
+            return result
+
+    def cache_info() -> FunctionCacheInfo:
+        """Report cache statistics: ``(hits, misses, maxsize, currsize)``."""
+        with lock:
+            if single_flight:
+                counts = wrapper._counts
+                return FunctionCacheInfo(counts[0], counts[1], maxsize, len(cache))
+            return FunctionCacheInfo(
+                _count_value(hits_counter), _count_value(misses_counter), maxsize, len(cache)
+            )
+
+    def cache_clear() -> None:
+        """Clear the cache and its statistics."""
+        nonlocal hits_counter, misses_counter
+        with lock:
+            cache.clear()
+            hits_counter, misses_counter = itertools.count(), itertools.count()
+            if single_flight:
+                wrapper._counts[:] = [0, 0]
+
+    wrapper.cache_info = cache_info
+    wrapper.cache_clear = cache_clear
+    return wrapper
+
+
+def _single_flight_wrapper(
+    user_function: Callable[..., Any],
+    maxsize: int | None,
+    typed: bool,
+    cache: OrderedDict[Any, Any],
+    lock: threading.RLock,
+) -> Any:
+    inflight: dict[Any, _Flight] = {}
+    counts = [0, 0]  # hits, misses
+    get_ident = threading.get_ident
+
+    def wrapper(*args: Any, **kwds: Any) -> Any:
+        key = _make_key(args, kwds, typed)
+        with lock:
+            result = cache.get(key, MISSING)
+            if result is not MISSING:
+                cache.move_to_end(key)
+                counts[0] += 1
+                return result
+            flight = inflight.get(key)
+            # The owner thread calling itself with the same key must compute, not wait on itself.
+            waiting = flight is not None and flight.owner != get_ident()
+            owner = flight is None
+            if waiting:
+                counts[0] += 1
+            else:
+                counts[1] += 1
+                if owner:
+                    flight = inflight[key] = _Flight(get_ident())
+        assert flight is not None or not waiting
+        if waiting:
+            assert flight is not None
+            flight.event.wait()
+            if flight.error is not None:
+                raise flight.error
+            return flight.result
+        try:
+            result = user_function(*args, **kwds)
+        except BaseException as exc:
+            if owner:
+                assert flight is not None
+                flight.error = exc
+                with lock:
+                    inflight.pop(key, None)
+                flight.event.set()
+            raise
+        with lock:
+            if maxsize != 0 and key not in cache:
+                cache[key] = result
+                if maxsize is not None and len(cache) > maxsize:
+                    cache.popitem(last=False)
+            if owner:
+                inflight.pop(key, None)
+        if owner:
+            assert flight is not None
+            flight.result = result
+            flight.event.set()
+        return result
+
+    wrapper._counts = counts  # type: ignore[attr-defined]
+    return wrapper
+
+
+@overload
+def lru_cache(maxsize: Callable[..., R], typed: bool = False) -> CachedFunction[R]: ...
+@overload
+def lru_cache(
+    maxsize: int | None = 128, typed: bool = False, *, single_flight: bool = False
+) -> Callable[[Callable[..., R]], CachedFunction[R]]: ...
+
+
+def lru_cache(
+    maxsize: int | Callable[..., R] | None = 128,
+    typed: bool = False,
+    *,
+    single_flight: bool = False,
+) -> Any:
+    """Memoise a function, keeping its ``maxsize`` most recently used results.
+
+    A drop-in replacement for :func:`functools.lru_cache` (same keys, same statistics, same
+    attributes), several times faster than its pure-Python version and thread-safe with exact
+    statistics. ``maxsize=None`` caches without bound; ``maxsize=0`` caches nothing. With
+    ``typed=True`` arguments of different types (``1`` and ``1.0``) are cached separately.
+    Arguments must be hashable. With ``single_flight=True``, concurrent calls with the same
+    arguments wait for the first one instead of computing again (stampede protection).
+
+    Args:
+        maxsize: capacity (an int; negative means 0), None for unbounded, or the function
+            itself when used as a bare ``@lru_cache``.
+        typed: cache arguments of different types separately.
+        single_flight: make concurrent misses on one key compute once.
+
+    Returns:
+        The wrapped function, with ``cache_info()``, ``cache_clear()``, ``cache_parameters()``
+        and ``__wrapped__``.
+
+    Complexity: O(1) per call plus hashing the arguments once.
+
+    Thread safety: safe, lock-free under the GIL, exact statistics; recursion never deadlocks.
+
+    >>> @lru_cache(maxsize=2)
+    ... def square(x):
+    ...     return x * x
+    >>> square(3), square(3), square(4)
+    (9, 9, 16)
+    >>> square.cache_info()
+    FunctionCacheInfo(hits=1, misses=2, maxsize=2, currsize=2)
+    """
+    if isinstance(maxsize, int):
+        # Negative sizes mean 0, as in the stdlib; bool is an int there too.
+        maxsize = max(maxsize, 0)
+    elif callable(maxsize) and isinstance(typed, bool):
+        user_function, size = maxsize, 128
+        wrapper = _make_wrapper(user_function, size, typed, single_flight)
+        wrapper.cache_parameters = lambda: {"maxsize": size, "typed": typed}
+        return update_wrapper(wrapper, user_function)
+    elif maxsize is not None:
+        raise TypeError(
+            f"maxsize must be an int, None, or the function to decorate, got "
+            f"{type(maxsize).__name__} {maxsize!r}"
+        )
+    if not isinstance(single_flight, bool):
+        raise TypeError(f"single_flight must be a bool, got {type(single_flight).__name__}")
+    size_: int | None = maxsize
+
+    def decorating_function(user_function: Callable[..., R]) -> CachedFunction[R]:
+        if not callable(user_function):
+            raise TypeError(f"lru_cache needs a callable, got {type(user_function).__name__}")
+        wrapper = _make_wrapper(user_function, size_, typed, single_flight)
+        wrapper.cache_parameters = lambda: {"maxsize": size_, "typed": typed}
+        return cast("CachedFunction[R]", update_wrapper(wrapper, user_function))
+
+    return decorating_function
+
+
+# -- cachetools-style decorators ------------------------------------------------------------
+
+
+def hashkey(*args: Hashable, **kwargs: Hashable) -> Hashable:
+    """The default key of :func:`cached`: the arguments, keyword arguments sorted by name.
+
+    >>> hashkey(1, b=2, a=3) == hashkey(1, a=3, b=2)
+    True
+    """
+    if kwargs:
+        return _HashedTuple(args + sum(sorted(kwargs.items()), _KWD_MARK))
+    return _HashedTuple(args)
+
+
+def typedkey(*args: Hashable, **kwargs: Hashable) -> Hashable:
+    """Like :func:`hashkey`, but ``1`` and ``1.0`` give different keys.
+
+    >>> typedkey(1) == typedkey(1.0)
+    False
+    """
+    key: tuple[Any, ...] = tuple(cast("tuple[Any, ...]", hashkey(*args, **kwargs)))
+    key += tuple(type(v) for v in args)
+    key += tuple(type(v) for _, v in sorted(kwargs.items()))
+    return _HashedTuple(key)
+
+
+def methodkey(self: object, *args: Hashable, **kwargs: Hashable) -> Hashable:
+    """The default key of :func:`cachedmethod`: :func:`hashkey` without ``self``."""
+    return hashkey(*args, **kwargs)
+
+
+class _Lock(Protocol):
+    def __enter__(self) -> object: ...
+    def __exit__(self, *exc: object) -> object: ...
+
+
+def cached(
+    cache: MutableMapping[Any, Any] | None,
+    key: Callable[..., Hashable] = hashkey,
+    lock: _Lock | None = None,
+    info: bool = False,
+) -> Callable[[Callable[..., R]], Callable[..., R]]:
+    """Memoise a function in ``cache`` (any mutable mapping, e.g. a dskata cache).
+
+    Semantics of ``cachetools.cached``: the key is ``key(*args, **kwargs)``; a value the cache
+    refuses with :class:`ValueError` (too large) is returned uncached; with ``lock``, cache
+    accesses (not the function call) hold it; ``cache=None`` disables caching. With
+    ``info=True`` the wrapper gains ``cache_info()`` and counts hits and misses.
+
+    Complexity: one lookup, plus one insertion on a miss.
+
+    >>> from dskata.cache.lru import LRUCache
+    >>> @cached(LRUCache(10))
+    ... def double(x):
+    ...     return 2 * x
+    >>> double(4), double(4), double.cache.info().hits
+    (8, 8, 1)
+    """
+    if not callable(key):
+        raise TypeError(f"key must be callable, got {type(key).__name__} {key!r}")
+    if cache is not None and not isinstance(cache, MutableMapping):
+        raise TypeError(f"cache must be a MutableMapping or None, got {type(cache).__name__}")
+
+    def decorator(func: Callable[..., R]) -> Callable[..., R]:
+        stats = [0, 0]
+
+        def wrapper(*args: Any, **kwargs: Any) -> R:
+            if cache is None:
+                stats[1] += 1
+                return func(*args, **kwargs)
+            k = key(*args, **kwargs)
+            try:
+                if lock is None:
+                    value = cache[k]
+                else:
+                    with lock:
+                        value = cache[k]
+                stats[0] += 1
+                return value  # type: ignore[no-any-return]
+            except KeyError:
+                stats[1] += 1
+            value = func(*args, **kwargs)
+            try:
+                if lock is None:
+                    return cache.setdefault(k, value)  # type: ignore[no-any-return]
+                with lock:  # on a race, keep the value already stored
+                    return cache.setdefault(k, value)  # type: ignore[no-any-return]
+            except ValueError:  # too large for the cache
+                return value
+
+        def cache_clear() -> None:
+            if cache is not None:
+                if lock is None:
+                    cache.clear()
+                else:
+                    with lock:
+                        cache.clear()
+            stats[:] = [0, 0]
+
+        def cache_info() -> FunctionCacheInfo:
+            maxsize = getattr(cache, "maxsize", None)
+            return FunctionCacheInfo(
+                stats[0], stats[1], maxsize, 0 if cache is None else len(cache)
+            )
+
+        w: Any = wrapper
+        w.cache = cache
+        w.cache_key = key
+        w.cache_lock = lock
+        w.cache_clear = cache_clear
+        if info:
+            w.cache_info = cache_info
+        return update_wrapper(wrapper, func)
+
+    return decorator
+
+
+def cachedmethod(
+    cache: Callable[[Any], MutableMapping[Any, Any] | None],
+    key: Callable[..., Hashable] = methodkey,
+    lock: Callable[[Any], _Lock] | None = None,
+) -> Callable[[Callable[..., R]], Callable[..., R]]:
+    """Memoise a method in a per-instance cache: ``cache(self)`` returns the mapping.
+
+    Semantics of ``cachetools.cachedmethod``; the key is ``key(self, *args, **kwargs)``
+    (:func:`methodkey` drops ``self``), ``lock(self)`` guards cache accesses.
+
+    Complexity: one lookup, plus one insertion on a miss.
+
+    >>> from dskata.cache.lru import LRUCache
+    >>> class Doubler:
+    ...     def __init__(self):
+    ...         self.cache = LRUCache(10)
+    ...     @cachedmethod(lambda self: self.cache)
+    ...     def double(self, x):
+    ...         return 2 * x
+    >>> d = Doubler(); d.double(3), d.double(3), d.cache.info().hits
+    (6, 6, 1)
+    """
+    if not callable(cache):
+        raise TypeError(f"cache must be a callable self -> mapping, got {type(cache).__name__}")
+    if not callable(key):
+        raise TypeError(f"key must be callable, got {type(key).__name__} {key!r}")
+
+    def decorator(method: Callable[..., R]) -> Callable[..., R]:
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> R:
+            c = cache(self)
+            if c is None:
+                return method(self, *args, **kwargs)
+            k = key(self, *args, **kwargs)
+            lk = None if lock is None else lock(self)
+            try:
+                if lk is None:
+                    return c[k]  # type: ignore[no-any-return]
+                with lk:
+                    return c[k]  # type: ignore[no-any-return]
+            except KeyError:
+                pass
+            value = method(self, *args, **kwargs)
+            try:
+                if lk is None:
+                    return c.setdefault(k, value)  # type: ignore[no-any-return]
+                with lk:
+                    return c.setdefault(k, value)  # type: ignore[no-any-return]
+            except ValueError:
+                return value
+
+        w: Any = wrapper
+        w.cache = cache
+        w.cache_key = key
+        w.cache_lock = lock
+        return update_wrapper(wrapper, method)
+
+    return decorator
