@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import os
 import shutil
 import time
 from datetime import datetime, timezone
@@ -77,6 +78,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         optional_slug=True,
     )
     q.add_argument("--timeout", type=float, default=300.0, help="seconds per run")
+    q.add_argument("--jobs", type=int, default=None, help="runs in parallel (default: CPU count)")
     q.set_defaults(func=_verify)
 
     q = add("bench", "benchmark your implementation beside dskata's and the peers'")
@@ -390,19 +392,31 @@ def _reset(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify_one(kata: Kata, timeout: float) -> tuple[CheckResult, CheckResult]:
+    ref = run_contract(kata, None, timeout=timeout)
+    stub = run_contract(
+        kata,
+        kata.folder / "stub.py",
+        step=kata.steps[0].number,
+        timeout=timeout,
+        stop_at_first_failure=True,
+    )
+    return ref, stub
+
+
 def _verify(args: argparse.Namespace) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
     katas = [get_kata(args.slug)] if args.slug else all_katas()
+    jobs = args.jobs if args.jobs is not None else max(1, os.cpu_count() or 1)
+    if jobs < 1:
+        raise ValueError(f"--jobs must be >= 1, got {jobs}")
+    # Each run is a child process, so threads here only wait: N jobs use N cores.
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        runs = list(pool.map(lambda k: _verify_one(k, args.timeout), katas))
     rows = []
     problems = 0
-    for kata in katas:
-        ref = run_contract(kata, None, timeout=args.timeout)
-        stub = run_contract(
-            kata,
-            kata.folder / "stub.py",
-            step=kata.steps[0].number,
-            timeout=args.timeout,
-            stop_at_first_failure=True,
-        )
+    for kata, (ref, stub) in zip(katas, runs, strict=True):
         ref_ok = ref.ok and bool(ref.outcomes)
         stub_fails = not stub.ok and bool(stub.outcomes)
         steps_have_tests = all(any(o.step == s.number for o in ref.outcomes) for s in kata.steps)
@@ -422,6 +436,8 @@ def _verify(args: argparse.Namespace) -> int:
                 _show_failure(kata, f)
             if ref.crashed:
                 console().print(ref.crashed, markup=False)
+            if ref.timed_out:
+                console().print(f"{kata.slug}: the reference run hit the time limit", markup=False)
         if not steps_have_tests:
             console().print(f"{kata.slug}: some steps have no contract test", markup=False)
     print_table("kata verify", ["kata", "reference", "untouched stub", ""], rows, justify="left")
