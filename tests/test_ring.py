@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
@@ -33,7 +34,7 @@ def model_points(nodes: dict[str, int], seed: int) -> list[tuple[int, int, int, 
     return sorted(out)
 
 
-def naive_owner(points: list[tuple[int, int, int, str]], h: int) -> str:
+def naive_owner(points: Sequence[tuple[int, int, int, object]], h: int) -> object:
     """Scan the sorted points for the first one >= h; wrap to the first."""
     for p in points:
         if p[0] >= h:
@@ -173,6 +174,23 @@ def test_1000_vnodes_keep_the_typical_max_share_near_the_mean() -> None:
         assert float(np.median(peaks)) <= bound, (n, peaks)
 
 
+def test_shares_vary_as_for_independent_uniform_points() -> None:
+    """N = n * v uniform points make a share Beta(v, N - v): std/mean = sqrt((n - 1) / (N + 1)).
+
+    Placement derives every point from the node's name (base hash + i * golden ratio, hashed
+    again); correlated or clustered points would show here as a spread far from the theory.
+    """
+    n, v = 10, 1000
+    names = [f"node-{i}" for i in range(n)]
+    rel = np.array(
+        [x * n for s in range(20) for x in HashRing(names, vnodes=v, seed=s).shares().values()]
+    )
+    expected = math.sqrt((n - 1) / (n * v + 1))
+    # 200 shares: the sample std is within about 5% of the truth; allow 4 standard errors.
+    assert abs(float(rel.std()) / expected - 1) < 0.2, (float(rel.std()), expected)
+    assert abs(float(rel.mean()) - 1) < 1e-9
+
+
 # ---------------------------------------------------------------- replicas
 
 
@@ -196,7 +214,7 @@ def test_nodes_for_walks_clockwise_skipping_repeated_nodes() -> None:
     for key in range(200):
         h = hash64(key)
         start = bisect.bisect_left([p for p, _ in points], h)
-        walk: list[str] = []
+        walk: list[object] = []
         for j in range(len(points)):
             node = points[(start + j) % len(points)][1]
             if node not in walk:
@@ -289,7 +307,7 @@ def test_batch_lookup_accepts_signed_arrays_lists_and_str_keys() -> None:
     assert [ring.nodes[i] for i in ring.node_for_many(signed)] == [
         ring.node_for(int(k)) for k in signed
     ]
-    words = ["apple", "pear", b"fig", 12]
+    words: list[str | bytes | int] = ["apple", "pear", b"fig", 12]
     assert [ring.nodes[i] for i in ring.node_for_many(words)] == [ring.node_for(k) for k in words]
     assert [ring.nodes[i] for i in ring.node_for_many(np.array(["x", "y"]))] == [
         ring.node_for("x"),
@@ -321,6 +339,58 @@ def test_batch_lookup_on_hashes_at_and_around_every_point() -> None:
         i = bisect.bisect_left(plist, h)
         expected.append(int(ring._owners[0 if i == len(plist) else i]))
     assert got.tolist() == expected
+
+
+def test_batch_lookup_steps_through_crowded_buckets() -> None:
+    ring = HashRing([f"n{i}" for i in range(40)], vnodes=100)
+    ring.node_for_many(np.arange(3))
+    table = ring._table
+    assert table is not None and table.steps >= 2 and bool(table.crowded.any())
+    # Probe every point of every crowded bucket, one below and one above it.
+    prefix = (ring._points >> table.shift).astype(np.intp)
+    pts = ring._points[table.crowded[prefix]]
+    probes = np.concatenate([pts, pts - np.uint64(1), pts + np.uint64(1)])
+    plist = ring._points.tolist()
+    expected = [bisect.bisect_left(plist, h) % len(plist) for h in probes.tolist()]
+    assert ring._lookup_hashes(probes, owners=False).tolist() == expected
+    assert ring._lookup_hashes(probes).tolist() == [int(ring._owners[i]) for i in expected]
+
+
+def test_scalar_lookups_and_replicas_agree_with_a_scan_around_every_point() -> None:
+    ring = HashRing([f"n{i}" for i in range(12)], vnodes=30)
+    plist = [p for p, _ in ring.points()]
+    owners = [n for _, n in ring.points()]
+    for h in [0, MASK64] + [p + d for p in plist for d in (-1, 0, 1) if 0 <= p + d <= MASK64]:
+        start = bisect.bisect_left(plist, h)
+        walk: list[str] = []
+        for step in range(len(plist)):
+            o = owners[(start + step) % len(plist)]
+            if o not in walk:
+                walk.append(o)  # type: ignore[arg-type]
+        assert ring._owner_of_hash(h) == ring._index[walk[0]]
+        s = ring._scalar
+        assert s is not None
+        assert s.owner(h) == walk[0]
+        direct, rows, pl, bounds, shift = ring._replicas_ready(3)
+        b = h >> shift
+        row = direct[b]
+        if row is None:
+            row = rows[bisect.bisect_left(pl, h, bounds[b], bounds[b + 1])]
+        assert list(row) == walk[:3]
+    ring._check()
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    values=st.lists(st.integers(0, 40), max_size=300),
+    high=st.sampled_from([0, 1 << 20, MASK64 - 63]),
+)
+def test_the_packed_sort_is_a_stable_argsort(values: list[int], high: int) -> None:
+    # Small values force ties and points that differ only in the low bits the sort reuses.
+    from dskata.ring.placement import stable_argsort
+
+    points = np.array([high + v for v in values], dtype=np.uint64)
+    assert stable_argsort(points).tolist() == np.argsort(points, kind="stable").tolist()
 
 
 def test_empty_key_batches_return_empty_arrays() -> None:
@@ -525,8 +595,47 @@ class RingMachine(RuleBasedStateMachine):
     @invariant()
     def consistent(self) -> None:
         self.ring._check()
-        assert self.ring.point_counts() == {n: self.counts[n] for n in self.ring.nodes}
+        assert self.ring.point_counts() == {n: self.counts[str(n)] for n in self.ring.nodes}
 
 
 TestRingMachine = RingMachine.TestCase
 TestRingMachine.settings = settings(max_examples=25, stateful_step_count=20, deadline=None)
+
+
+def test_a_ring_with_warm_lookup_caches_pickles_and_copies_faithfully() -> None:
+    import pickle
+
+    ring = HashRing(["a", "b", "c"], vnodes=50)
+    keys = np.arange(500)
+    expected = (ring.node_for_many(keys), ring.nodes_for_many(keys, 2))
+    singles = [ring.nodes_for(k, 2) for k in range(50)]
+    for twin in (pickle.loads(pickle.dumps(ring)), ring.copy()):
+        assert twin == ring
+        twin._check()
+        assert np.array_equal(twin.node_for_many(keys), expected[0])
+        assert np.array_equal(twin.nodes_for_many(keys, 2), expected[1])
+        assert [twin.nodes_for(k, 2) for k in range(50)] == singles
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    old=st.lists(st.tuples(st.integers(0, 30), st.integers(0, 2)), max_size=20),
+    new=st.lists(st.integers(0, 30), min_size=1, max_size=6, unique=True),
+)
+def test_adding_a_node_merges_its_points_as_a_full_sort_would(
+    old: list[tuple[int, int]], new: list[int]
+) -> None:
+    # Small values force exact ties between the newcomer (owner 3) and existing points.
+    from dskata.ring.placement import insert_points, order_points
+
+    bases = [40, 10, 30, 20]
+    pts = np.array([p for p, _ in old], dtype=np.uint64)
+    own = np.array([o for _, o in old], dtype=np.intp)
+    points, owners = order_points(pts, own, bases)
+    got = insert_points(points, owners, np.array(new, dtype=np.uint64), 3, bases)
+    full = order_points(
+        np.concatenate([pts, np.array(new, dtype=np.uint64)]),
+        np.concatenate([own, np.full(len(new), 3, dtype=np.intp)]),
+        bases,
+    )
+    assert got[0].tolist() == full[0].tolist() and got[1].tolist() == full[1].tolist()

@@ -109,11 +109,11 @@ def test_bad_input_raises_before_any_change() -> None:
     with pytest.raises(TypeError, match="epsilon"):
         BoundedLoadAssigner(["a"], epsilon="0.1")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="no weights"):
-        BoundedLoadAssigner({"a": 1.0})  # type: ignore[arg-type]
+        BoundedLoadAssigner({"a": 1.0})
     b = BoundedLoadAssigner(["a", "b"])
     b.assign(1)
     for call, error in [
-        (lambda: b.assign(1.5), TypeError),
+        (lambda: b.assign(1.5), TypeError),  # type: ignore[arg-type]
         (lambda: b.assign(bytearray(b"x")), TypeError),
         (lambda: b.release(99), KeyError),
         (lambda: b.add_node("a"), ValueError),

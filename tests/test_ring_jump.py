@@ -115,3 +115,14 @@ def test_bad_arrays_are_rejected() -> None:
         jump_hash_many(np.arange(3), 0)
     assert jump_hash_many(np.array([], dtype=np.uint64), 5).shape == (0,)
     assert jump_hash_many([], 5).shape == (0,)
+
+
+@pytest.mark.parametrize("buckets", [1000, MAX_BUCKETS])
+def test_the_array_form_is_exact_across_blocks_and_compactions(buckets: int) -> None:
+    from dskata.ring.jump import _CHUNK
+
+    keys = np.random.default_rng(7).integers(0, 2**64 - 1, size=2 * _CHUNK + 5, dtype=np.uint64)
+    got = jump_hash_many(keys, buckets)
+    edges = [0, 1, _CHUNK - 1, _CHUNK, _CHUNK + 1, 2 * _CHUNK - 1, 2 * _CHUNK, 2 * _CHUNK + 4]
+    sample = edges + np.random.default_rng(8).integers(0, keys.shape[0], 300).tolist()
+    assert [int(got[i]) for i in sample] == [reference(int(keys[i]), buckets) for i in sample]

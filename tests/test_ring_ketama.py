@@ -175,7 +175,7 @@ def test_ketama_keys_must_be_strings_without_nul() -> None:
 
 
 def test_ketama_batch_hashes_equal_scalar_hashes() -> None:
-    keys = ["a", "b", b"c", "é"]
+    keys: list[str | bytes] = ["a", "b", b"c", "é"]
     assert ketama_hash_many(keys).tolist() == [ketama_hash(k) for k in keys]
     assert ketama_hash_many(np.array(["a", "b"])).tolist() == [ketama_hash("a"), ketama_hash("b")]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -108,15 +110,16 @@ def test_rendezvous_scalar_equals_batch_and_replicas_are_prefix_stable(
 
 def test_rendezvous_bad_input_raises_and_changes_nothing() -> None:
     hrw = RendezvousHash(["a", "b"])
-    for call, error in [
+    calls: list[tuple[Callable[[], object], type[Exception]]] = [
         (lambda: hrw.add_node("a"), ValueError),
         (lambda: hrw.add_node("c", float("nan")), ValueError),
         (lambda: hrw.add_node("c", 0), ValueError),
         (lambda: hrw.remove_node("zz"), KeyError),
         (lambda: hrw.nodes_for("k", 3), ValueError),
         (lambda: hrw.nodes_for_many(["k"], 0), ValueError),
-        (lambda: hrw.node_for(None), TypeError),
-    ]:
+        (lambda: hrw.node_for(None), TypeError),  # type: ignore[arg-type]
+    ]
+    for call, error in calls:
         with pytest.raises(error):
             call()
         assert hrw.nodes == ("a", "b") and hrw.weights() == {"a": 1.0, "b": 1.0}
@@ -201,7 +204,7 @@ def test_maglev_rejects_bad_parameters() -> None:
     with pytest.raises(ValueError, match="at least the number of nodes"):
         MaglevHash(["a", "b", "c"], table_size=2)
     with pytest.raises(TypeError, match="no weights"):
-        MaglevHash({"a": 1.0}, table_size=7)  # type: ignore[arg-type]
+        MaglevHash({"a": 1.0}, table_size=7)
     mag = MaglevHash(["a"], table_size=7)
     with pytest.raises(ValueError):
         mag.add_node("a")
@@ -267,7 +270,7 @@ def test_multiprobe_rejects_bad_input() -> None:
     with pytest.raises(ValueError, match="probes"):
         MultiProbeHash(["a"], probes=0)
     with pytest.raises(TypeError, match="no weights"):
-        MultiProbeHash({"a": 1.0})  # type: ignore[arg-type]
+        MultiProbeHash({"a": 1.0})
     with pytest.raises(ValueError, match="hashes like"):
         MultiProbeHash(["a", b"a"])
     mp = MultiProbeHash(["a"])

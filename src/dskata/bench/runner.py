@@ -109,9 +109,10 @@ def load_object(spec: str) -> Any:
 
 
 def _time_once(op: Callable[[], object]) -> float:
-    gc.collect()
+    # The collector is paused while the operation runs: a collection landing in one round
+    # would skew a 5-round median. It runs between rounds instead (see run_workload).
     gc_was_enabled = gc.isenabled()
-    gc.disable()  # a collection landing in one round would skew a 5-round median
+    gc.disable()
     try:
         start = time.perf_counter()
         op()
@@ -172,7 +173,32 @@ def run_workload(
             continue
         ops[impl.name] = op
         times[impl.name] = []
+    # Setup data and warm-up garbage move to the permanent generation, so the one collection
+    # per round below only walks what the rounds themselves allocated.
+    gc.collect()
+    gc.freeze()
+    try:
+        _timed_rounds(ordered, ops, times, rounds, data, target, fail)
+    finally:
+        gc.unfreeze()
+    for impl in ordered:
+        if impl.name in ops:
+            t = times[impl.name]
+            result.results.append(ImplResult(impl.name, impl.kind, statistics.median(t), t, n))
+    return result
+
+
+def _timed_rounds(
+    ordered: list[Impl],
+    ops: dict[str, Callable[[], object]],
+    times: dict[str, list[float]],
+    rounds: int,
+    data: Any,
+    target: Any,
+    fail: Callable[[Impl, Exception], None],
+) -> None:
     for _ in range(rounds):
+        gc.collect()
         for impl in ordered:
             if impl.name not in ops:
                 continue
@@ -182,8 +208,3 @@ def run_workload(
                 times[impl.name].append(_time_once(ops[impl.name]))
             except Exception as exc:
                 fail(impl, exc)
-    for impl in ordered:
-        if impl.name in ops:
-            t = times[impl.name]
-            result.results.append(ImplResult(impl.name, impl.kind, statistics.median(t), t, n))
-    return result

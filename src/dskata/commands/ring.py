@@ -253,13 +253,25 @@ def _run_balance(args: argparse.Namespace) -> int:
         return 0
     print_table(
         f"HashRing max/mean share (median over {args.seeds} seeds)",
-        ["nodes", "vnodes", "median max/mean", "worst max/mean", "1 + sqrt(2 ln n / v)"],
+        [
+            "nodes",
+            "vnodes",
+            "median max/mean",
+            "mean",
+            "worst",
+            "ideal median",
+            "ideal mean",
+            "1 + sqrt(2 ln n / v)",
+        ],
         [
             [
                 int(r["nodes"]),
                 int(r["vnodes"]),
                 f"{r['median_max_over_mean']:.4f}",
+                f"{r['mean_max_over_mean']:.4f}",
                 f"{r['worst_max_over_mean']:.4f}",
+                f"{r['ideal_median_max_over_mean']:.4f}",
+                f"{r['ideal_mean_max_over_mean']:.4f}",
                 f"{r['theory']:.4f}",
             ]
             for r in rows

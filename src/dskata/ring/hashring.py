@@ -9,28 +9,19 @@ node only splits arcs (keys move *to* the new node and nowhere else); removing o
 its arcs into their successors (only its keys move). With ``v`` points per node, a node's share of
 the circle is a sum of ``v`` exponential gaps, so its relative spread is about ``1/sqrt(v)``.
 
-Placement. Node ``x`` has base hash ``b = hash64(x, seed)`` and its ``i``-th point is
-``hash64((b + i * 0x9E3779B97F4A7C15) mod 2**64, seed)``: all points of a node derive from its name
-alone, through :mod:`dskata.hashing`, so rings built in any order agree. Weighted nodes get
+Placement (:mod:`dskata.ring.placement`). Node ``x``'s ``i``-th point is
+``hash64((hash64(x, seed) + i * 0x9E3779B97F4A7C15) mod 2**64, seed)``. Weighted nodes get
 ``max(1, round(vnodes * weight / w_ref))`` points, where ``w_ref`` is the mean weight of the
 nodes the ring was built with (the first weight added, for a ring built empty). Only the ratios
 of weights matter, so ``{"a": 1e9}`` builds as fast as ``{"a": 1}``, and ``w_ref`` never changes
-afterwards, so adding or removing a node never re-cuts the points of the others.
+afterwards, so adding or removing a node never re-cuts the points of the others. Equal points go
+by their node's base hash, then index; nodes whose base hashes collide are refused.
+:meth:`HashRing.ketama` rings follow libketama instead (:mod:`dskata.ring.ketama`).
 
-Equal points. Two points with the same hash are ordered by their node's base hash, then by their
-index; a key takes the first of them. Nodes whose base hashes collide are refused (their points
-would coincide everywhere). :meth:`HashRing.ketama` rings follow libketama instead (see
-:mod:`dskata.ring.ketama`).
-
-Batch lookups. ``np.searchsorted`` costs ``log2(P)`` dependent, cache-missing probes per key. A
-direct-mapped prefix table (built lazily, after the last change) splits the circle into ``T``
-equal buckets by the top bits of the hash. A bucket that holds no point resolves a key in a
-single table read; only keys in the few buckets that hold points (at most ``P / T`` of them) step
-forward through those points, at most the fullest bucket's count of steps.
-
-Replicas. ``nodes_for(key, n)`` walks clockwise from the key's point collecting distinct nodes:
-a preference list whose first ``n`` entries are a prefix of the first ``n + 1``. The walks from
-every point are tabulated once per ``n`` (lazily), so single and batch calls are table reads.
+Lookups (:mod:`dskata.ring.prefix`). Direct-mapped prefix tables over the sorted points answer
+most keys with one table read, scalar and batch alike; replica sets (``nodes_for``, a Dynamo
+preference list: the first ``n`` distinct nodes clockwise, a prefix of the first ``n + 1``) are
+tabulated once per ``n`` and read the same way.
 
 Thread safety: lookups do not mutate the ring except to build caches, which is idempotent;
 mutating a ring while other threads read it needs external locking.
@@ -56,26 +47,15 @@ from dskata.ring._common import (
     check_weight,
     parse_nodes,
 )
-from dskata.ring.ketama import (
-    ketama_digest_counts,
-    ketama_hash,
-    ketama_hash_many,
-    ketama_points,
-)
+from dskata.ring.ketama import ketama_continuum, ketama_hash, ketama_hash_many, ketama_points
+from dskata.ring.placement import arc_shares, hash64_points, insert_points, order_points
+from dskata.ring.prefix import BatchTable, Replicas, ScalarIndex, successor_table
 
 __all__ = ["HashRing", "Move"]
 
-_GOLDEN: Final = 0x9E3779B97F4A7C15
 _SCHEME_HASH: Final = "hash64"
 _SCHEME_KETAMA: Final = "ketama"
-# Prefix table: about 2**_TABLE_SLACK buckets per point, capped at 2**_TABLE_MAX_BITS (16 MiB).
-_TABLE_SLACK: Final = 3
-_TABLE_MAX_BITS: Final = 21
-# Keys per block in the batch lookup: temporaries stay in L2.
-_BLOCK: Final = 65536
 _MAX_VNODES: Final = 1 << 20
-# Scalar lookups' prefix tables: at most 2**16 buckets (Python lists).
-_SCALAR_MAX_BITS: Final = 16
 
 
 class Move(NamedTuple):
@@ -84,39 +64,6 @@ class Move(NamedTuple):
     key: Any
     source: NodeName
     target: NodeName
-
-
-class _PrefixTable:
-    """Direct-mapped lookup over sorted points: top ``bits`` bits of a hash -> answer.
-
-    ``owner[j]`` is the owner of every hash in bucket ``j`` when the bucket holds no point, else
-    -1; ``point[j]`` likewise gives the point index. ``first[j]`` is the first point at or after
-    the bucket's start, from which a flagged key steps forward at most ``steps`` times.
-    """
-
-    __slots__ = ("bits", "first", "owner", "padded", "point", "shift", "steps")
-
-    def __init__(self, points: U64Array, owners: IndexArray, hash_bits: int) -> None:
-        n = points.shape[0]
-        bits = min(_TABLE_MAX_BITS, max(4, int(n).bit_length() + _TABLE_SLACK), hash_bits)
-        self.bits = bits
-        self.shift = np.uint64(hash_bits - bits)
-        prefix = (points >> self.shift).astype(np.intp)
-        counts = np.bincount(prefix, minlength=1 << bits)
-        # first[j]: index of the first point whose prefix is >= j (n when none: the wrap).
-        first = np.zeros((1 << bits) + 1, dtype=np.intp)
-        np.cumsum(counts, out=first[1:])
-        first = first[:-1]
-        wrapped = np.where(first == n, 0, first)
-        empty = counts == 0
-        self.point = np.where(empty, wrapped, -1).astype(np.intp)
-        self.owner = np.where(empty, owners[wrapped] if n else 0, -1).astype(np.intp)
-        self.first = first
-        self.steps = int(counts.max()) if n else 0
-        # A sentinel past the last point: no hash is above it, so steps stop there (the wrap).
-        self.padded = np.append(
-            points, np.uint64((1 << hash_bits) - 1 if hash_bits == 64 else 1 << 32)
-        )
 
 
 class HashRing:
@@ -155,14 +102,19 @@ class HashRing:
         self._hash_bits = 64
         self._w_ref = (sum(w for _, w in pairs) / len(pairs)) if pairs else 0.0
         self._names: list[NodeName] = []
-        self._index: dict[NodeName, int] = {}
-        self._weights: list[float] = []
         self._bases: list[int] = []
-        self._counts: list[int] = []
         bases = [hash64(name, self._seed) for name, _ in pairs]
         self._check_base_collisions(pairs, bases)
-        for (name, weight), base in zip(pairs, bases, strict=True):
-            self._register(name, weight, base, self._count_for(weight))
+        # Everything is validated: fill the node lists in bulk (no per-node method calls).
+        self._names = [name for name, _ in pairs]
+        self._index: dict[NodeName, int] = {name: i for i, name in enumerate(self._names)}
+        self._weights: list[float] = [w for _, w in pairs]
+        self._bases = bases
+        self._counts: list[int]
+        if all(w == self._w_ref for w in self._weights):
+            self._counts = [self._vnodes] * len(pairs)
+        else:
+            self._counts = [self._count_for(w) for w in self._weights]
         self._points: U64Array = np.empty(0, dtype=np.uint64)
         self._owners: IndexArray = np.empty(0, dtype=np.intp)
         self._rebuild()
@@ -230,66 +182,28 @@ class HashRing:
         self._counts.append(count)
 
     def _node_points(self, i: int) -> U64Array:
-        count = self._counts[i]
-        with np.errstate(over="ignore"):
-            steps = np.arange(count, dtype=np.uint64) * np.uint64(_GOLDEN)
-            steps += np.uint64(self._bases[i])
-        return hash64_many(steps, self._seed)
+        return hash64_points([self._bases[i]], [self._counts[i]], self._seed)
 
     def _rebuild(self) -> None:
         """Recompute every point from the node list (construction, ketama changes)."""
         if self._ketama:
-            self._counts = (
-                [4 * d for d in ketama_digest_counts(self._weights)] if self._names else []
-            )
-            pts = [
-                np.array(ketama_points(name, c // 4), dtype=np.uint64)  # type: ignore[arg-type]
-                for name, c in zip(self._names, self._counts, strict=True)
-            ]
-            points = np.concatenate(pts) if pts else np.empty(0, dtype=np.uint64)
+            servers: Any = self._names  # str or bytes: checked when each server joined
+            points, self._counts = ketama_continuum(servers, self._weights)
         else:
-            # Every node's points in one vectorised pass: base + i * golden, then hash64.
-            counts = np.array(self._counts, dtype=np.intp)
-            total = int(counts.sum())
-            starts = np.zeros(counts.shape[0], dtype=np.intp)
-            np.cumsum(counts[:-1], out=starts[1:])
-            steps = (np.arange(total, dtype=np.intp) - np.repeat(starts, counts)).astype(np.uint64)
-            with np.errstate(over="ignore"):
-                steps *= np.uint64(_GOLDEN)
-                steps += np.repeat(np.array(self._bases, dtype=np.uint64), counts)
-            points = hash64_many(steps, self._seed)
+            points = hash64_points(self._bases, self._counts, self._seed)
         owners = np.repeat(np.arange(len(self._names), dtype=np.intp), self._counts)
         self._set_points(points, owners)
 
     def _set_points(self, points: U64Array, owners: IndexArray) -> None:
-        # A stable sort keeps generation order among equal points: node order then index. For
-        # the hash64 scheme, the documented rule is base-hash order, applied when ties exist.
-        order = np.argsort(points, kind="stable")
-        points, owners = points[order], owners[order]
-        if not self._ketama and points.shape[0] > 1:
-            ties = points[1:] == points[:-1]
-            if ties.any():
-                order = self._tie_order(points, owners)
-                points, owners = points[order], owners[order]
-        self._points, self._owners = points, owners
+        bases = None if self._ketama else self._bases
+        self._points, self._owners = order_points(points, owners, bases)
         self._invalidate()
 
-    def _tie_order(self, points: U64Array, owners: IndexArray) -> IndexArray:
-        bases = np.array(self._bases, dtype=np.uint64)[owners]
-        # Among equal points of one node the stable sort already kept index order.
-        rank = np.arange(points.shape[0], dtype=np.intp)
-        return np.lexsort((rank, bases, points)).astype(np.intp)
-
     def _invalidate(self) -> None:
-        self._plist: list[int] | None = None
-        self._pnames: list[NodeName] = []
-        self._sbounds: list[int] = []
-        self._sdirect: list[NodeName | None] = []
-        self._sshift = 0
-        self._olist: list[int] = []
-        self._table: _PrefixTable | None = None
+        self._scalar: ScalarIndex[NodeName] | None = None
+        self._table: BatchTable | None = None
         self._succ: dict[int, IndexArray] = {}
-        self._succ_names: dict[int, list[tuple[NodeName, ...]]] = {}
+        self._reps: dict[int, Replicas[NodeName]] = {}
 
     # ------------------------------------------------------------------ introspection
 
@@ -426,17 +340,9 @@ class HashRing:
             self._w_ref = w
         self._register(name, w, base, self._count_for(w))
         i = len(self._names) - 1
-        new = np.sort(self._node_points(i))
-        pos = np.searchsorted(self._points, new, side="left")
-        size = self._points.shape[0]
-        if size and np.any(self._points[np.minimum(pos, size - 1)] == new):
-            # An exact tie with an existing point: fall back to the full, documented ordering.
-            points = np.concatenate([self._points, new])
-            owners = np.concatenate([self._owners, np.full(new.shape[0], i, dtype=np.intp)])
-            self._set_points(points, owners)
-            return
-        self._points = np.insert(self._points, pos, new)
-        self._owners = np.insert(self._owners, pos, i)
+        self._points, self._owners = insert_points(
+            self._points, self._owners, self._node_points(i), i, self._bases
+        )
         self._invalidate()
 
     def remove_node(self, node: NodeName) -> None:
@@ -483,35 +389,13 @@ class HashRing:
             return ketama_hash_many(keys)  # type: ignore[arg-type]
         return hash64_many(keys, self._seed)
 
-    def _scalar_ready(self) -> list[int]:
-        """Python lists for scalar lookups: sorted points, and each point's owner name.
-
-        ``_pnames`` has one extra entry, the first point's owner, so that a key past the last
-        point (``bisect`` returns P) wraps around without a branch.
-        """
+    def _scalar_ready(self) -> ScalarIndex[NodeName]:
+        """The Python lists and small prefix index behind scalar lookups (built on demand)."""
         self._require_nodes()
-        plist: list[int] = self._points.tolist()
-        names = self._names
-        olist: list[int] = self._owners.tolist()
-        pnames = [names[o] for o in olist]
-        pnames.append(pnames[0])
-        # A small prefix table narrows each bisect to the few points of one bucket: a dozen
-        # cache-missing comparisons over the whole list become one or two.
-        size = len(plist)
-        bits = min(_SCALAR_MAX_BITS, max(1, size.bit_length() + 2), self._hash_bits)
-        shift = self._hash_bits - bits
-        prefix = (self._points >> np.uint64(shift)).astype(np.intp)
-        bounds = np.zeros((1 << bits) + 1, dtype=np.intp)
-        np.cumsum(np.bincount(prefix, minlength=1 << bits), out=bounds[1:])
-        self._sbounds = bounds.tolist()
-        self._sshift = shift
-        # Most buckets hold no point: every key in one belongs to the next point's node.
-        sb = self._sbounds
-        self._sdirect = [pnames[sb[j]] if sb[j] == sb[j + 1] else None for j in range(1 << bits)]
-        self._olist = olist
-        self._pnames = pnames
-        self._plist = plist
-        return plist
+        self._scalar = ScalarIndex(
+            self._points, self._owners.tolist(), self._names, self._hash_bits
+        )
+        return self._scalar
 
     def key_hash(self, key: Key) -> int:
         """The position of ``key`` on the ring (64-bit, or 32-bit for ketama rings).
@@ -536,66 +420,42 @@ class HashRing:
         True
         """
         h = hash64(key, self._seed) if not self._ketama else self._hash(key)
-        plist = self._plist
-        if plist is None:
-            plist = self._scalar_ready()
-        b = h >> self._sshift
-        node = self._sdirect[b]
+        s = self._scalar
+        if s is None:
+            s = self._scalar_ready()
+        b = h >> s.shift
+        node = s.direct[b]
         if node is not None:
             return node
-        bounds = self._sbounds
-        return self._pnames[bisect_left(plist, h, bounds[b], bounds[b + 1])]
+        bounds = s.bounds
+        return s.names[bisect_left(s.plist, h, bounds[b], bounds[b + 1])]
 
     def _walk(self, h: int) -> Iterator[int]:
-        """Yield the indexes of the distinct nodes met clockwise from ring position ``h``.
-
-        Lazy, for schemes built on the ring (bounded loads) that stop at the first node that fits.
-        """
-        plist = self._plist
-        if plist is None:
-            plist = self._scalar_ready()
-        olist = self._olist
-        size = len(plist)
-        start = bisect_left(plist, h)
-        seen: set[int] = set()
-        total = len(self._names)
-        for step in range(start, start + size):
-            o = olist[step % size]
-            if o not in seen:
-                seen.add(o)
-                yield o
-                if len(seen) == total:
-                    return
+        """Indexes of the distinct nodes met clockwise from ring position ``h`` (lazily)."""
+        s = self._scalar if self._scalar is not None else self._scalar_ready()
+        return s.walk(h, len(self._names))
 
     def _owner_of_hash(self, h: int) -> int:
         """Index (into :attr:`nodes`) of the owner of ring position ``h``."""
-        plist = self._plist
-        if plist is None:
-            plist = self._scalar_ready()
-        i = bisect_left(plist, h)
-        return self._olist[i if i < len(plist) else 0]
+        s = self._scalar if self._scalar is not None else self._scalar_ready()
+        return s.owner_index(h)
 
     def _succ_table(self, n: int) -> IndexArray:
         """Row ``i``: the first ``n`` distinct nodes met walking clockwise from point ``i``."""
         table = self._succ.get(n)
-        if table is not None:
-            return table
-        owners = self._owners.tolist()
-        size = len(owners)
-        out = np.empty((size, n), dtype=np.intp)
-        # Walk backwards around the ring twice, keeping the distinct owners seen next in order;
-        # the first lap warms the window so wrap-around rows are complete on the second.
-        window: list[int] = []
-        for step in range(2 * size - 1, -1, -1):
-            o = owners[step % size]
-            if o in window:
-                window.remove(o)
-            window.insert(0, o)
-            del window[n:]
-            if step < size:
-                out[step] = window
-        self._succ[n] = out
-        return out
+        if table is None:
+            table = self._succ[n] = successor_table(self._owners, n)
+        return table
+
+    def _replicas_ready(self, n: object) -> Replicas[NodeName]:
+        """Validate ``n`` and tabulate the scalar replica rows for it (on demand)."""
+        self._require_nodes()
+        count = check_count(n, "n", 1, len(self._names))
+        rep = self._reps.get(count)
+        if rep is None:
+            s = self._scalar if self._scalar is not None else self._scalar_ready()
+            rep = self._reps[count] = s.replicas(self._succ_table(count), self._names)
+        return rep
 
     def nodes_for(self, key: Key, n: int) -> list[NodeName]:
         """The ``n`` distinct nodes met walking clockwise from ``key``: its replica set.
@@ -613,74 +473,46 @@ class HashRing:
         True
         """
         h = hash64(key, self._seed) if not self._ketama else self._hash(key)
-        # Only exact ints hit the cache: 1.0 or True must still fail validation below.
-        rows = self._succ_names.get(n) if type(n) is int else None
-        if rows is None:
-            self._require_nodes()
-            n = check_count(n, "n", 1, len(self._names))
-            names = self._names
-            rows = [tuple(names[o] for o in row) for row in self._succ_table(n).tolist()]
-            rows.append(rows[0])
-            self._succ_names[n] = rows
-        plist = self._plist
-        if plist is None:
-            plist = self._scalar_ready()
-        bounds, b = self._sbounds, h >> self._sshift
-        lo, hi = bounds[b], bounds[b + 1]
-        return list(rows[lo if lo == hi else bisect_left(plist, h, lo, hi)])
+        # Only exact ints take the fast path: 1.0 or True must still fail validation.
+        rep = self._reps.get(n) if type(n) is int else None
+        if rep is None:
+            rep = self._replicas_ready(n)
+        direct, rows, plist, bounds, shift = rep
+        b = h >> shift
+        row = direct[b]
+        if row is None:
+            row = rows[bisect_left(plist, h, bounds[b], bounds[b + 1])]
+        return list(row)
 
-    def _table_ready(self) -> _PrefixTable:
+    def _table_ready(self) -> BatchTable:
         if self._table is None:
-            self._table = _PrefixTable(self._points, self._owners, self._hash_bits)
+            self._table = BatchTable(self._points, self._owners, self._hash_bits)
         return self._table
 
     def _lookup_many(self, keys: npt.ArrayLike | Iterable[Key], owners: bool) -> IndexArray:
         """Hash ``keys`` and return each one's owner (``owners``) or point index, via the table.
 
-        Works block by block so the hashes, buckets and answers of a block stay in cache.
+        Integer arrays are hashed block by block inside the lookup, so the hashes, buckets and
+        answers of a block stay in cache.
         """
-        is_int_array = isinstance(keys, np.ndarray) and keys.dtype.kind in "iu"
-        if is_int_array and not self._ketama:
-            arr: Any = keys
-            total = arr.shape[0]
-            if arr.ndim != 1:
-                raise ValueError(f"keys must be a 1-D array, got shape {arr.shape}")
+        hash_block = None
+        if isinstance(keys, np.ndarray) and keys.dtype.kind in "iu" and not self._ketama:
+            if keys.ndim != 1:
+                raise ValueError(f"keys must be a 1-D array, got shape {keys.shape}")
+            source: Any = keys
+            seed = self._seed
+            hash_block = lambda block: hash64_many(block, seed)  # noqa: E731
         else:
-            arr = self._hash_many(keys)
-            total = arr.shape[0]
+            source = self._hash_many(keys)
         self._require_nodes()
-        out = np.empty(total, dtype=np.intp)
-        for start in range(0, total, _BLOCK):
-            stop = min(start + _BLOCK, total)
-            h = hash64_many(arr[start:stop], self._seed) if is_int_array else arr[start:stop]
-            self._resolve(h, out[start:stop], owners)
-        return out
-
-    def _resolve(self, h: U64Array, out: IndexArray, owners: bool) -> None:
-        """Write into ``out`` the owner (or point index) of each hash in ``h``."""
-        table = self._table_ready()
-        lut = table.owner if owners else table.point
-        size = self._points.shape[0]
-        b = h >> table.shift
-        bi = b.view(np.intp)  # bucket numbers are < 2**21: same bits as intp
-        np.take(lut, bi, out=out)
-        todo = np.flatnonzero(out < 0)
-        if todo.size:
-            hh = h[todo]
-            j = table.first[bi[todo]]
-            points = table.padded
-            for _ in range(table.steps):
-                j += points[j] < hh
-            j[j == size] = 0
-            out[todo] = self._owners[j] if owners else j
+        return self._table_ready().lookup(
+            source, self._owners, want_owner=owners, hash_block=hash_block
+        )
 
     def _lookup_hashes(self, hashes: U64Array, owners: bool = True) -> IndexArray:
         """Owners (or point indexes) of raw ring positions; for tests and derived schemes."""
         self._require_nodes()
-        out = np.empty(hashes.shape[0], dtype=np.intp)
-        for start in range(0, hashes.shape[0], _BLOCK):
-            self._resolve(hashes[start : start + _BLOCK], out[start : start + _BLOCK], owners)
-        return out
+        return self._table_ready().lookup(hashes, self._owners, want_owner=owners)
 
     def node_for_many(self, keys: npt.ArrayLike | Iterable[Key]) -> IndexArray:
         """Owners of many keys, as indexes into :attr:`nodes` (an ``intp`` array).
@@ -713,9 +545,11 @@ class HashRing:
         >>> [r.nodes[i] for i in rows[0]] == r.nodes_for("x", 2)
         True
         """
+        self._require_nodes()
+        count = check_count(n, "n", 1, len(self._names))
         idx = self._lookup_many(keys, owners=False)
-        n = check_count(n, "n", 1, len(self._names))
-        return self._succ_table(n)[idx]
+        # np.take along axis 0 gathers whole rows several times faster than fancy indexing.
+        return np.take(self._succ_table(count), idx, axis=0)
 
     # ------------------------------------------------------------------ analysis
 
@@ -728,19 +562,8 @@ class HashRing:
         >>> round(sum(shares.values()), 9)
         1.0
         """
-        size = self._points.shape[0]
-        if size == 0:
-            return {}
-        if size == 1:
-            return {self._names[0]: 1.0}
-        space = float(1 << self._hash_bits)
-        pts = self._points
-        arcs = np.empty(size, dtype=np.float64)
-        arcs[1:] = (pts[1:] - pts[:-1]).astype(np.float64)
-        # Point 0 owns the wrap-around arc (last point, end of space) plus [0, point 0].
-        arcs[0] = float(int(pts[0]) + (1 << self._hash_bits) - int(pts[-1]))
-        totals = np.bincount(self._owners, weights=arcs, minlength=len(self._names)) / space
-        return dict(zip(self._names, totals.tolist(), strict=True))
+        totals = arc_shares(self._points, self._owners, len(self._names), self._hash_bits)
+        return dict(zip(self._names, totals, strict=True))
 
     def moved(self, other: HashRing, keys: npt.ArrayLike | Iterable[Key]) -> list[Move]:
         """The keys whose owner differs between this ring and ``other``: a migration plan.
@@ -794,14 +617,9 @@ class HashRing:
             for t in ties.tolist():
                 a, b = self._owners[t], self._owners[t + 1]
                 assert self._bases[a] <= self._bases[b], "equal points out of base-hash order"
-        if self._plist is not None:
-            assert self._plist == self._points.tolist()
-            assert len(self._pnames) == len(self._plist) + 1
-            sb = self._sbounds
-            assert sb[0] == 0 and sb[-1] == len(self._plist)
-            for j, node in enumerate(self._sdirect):
-                assert (node is None) == (sb[j] != sb[j + 1])
+        if self._scalar is not None:
+            self._scalar._check(self._points, self._owners)
+            for n, rep in self._reps.items():
+                self._scalar._check_replicas(rep, self._succ_table(n), self._names)
         if self._table is not None:
-            fresh = _PrefixTable(self._points, self._owners, self._hash_bits)
-            assert np.array_equal(fresh.owner, self._table.owner)
-            assert np.array_equal(fresh.point, self._table.point)
+            self._table._check(self._points, self._owners)

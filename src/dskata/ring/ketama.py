@@ -42,7 +42,13 @@ import numpy as np
 
 from dskata.ring._common import U64Array
 
-__all__ = ["ketama_digest_counts", "ketama_hash", "ketama_hash_many", "ketama_points"]
+__all__ = [
+    "ketama_continuum",
+    "ketama_digest_counts",
+    "ketama_hash",
+    "ketama_hash_many",
+    "ketama_points",
+]
 
 _MD5 = hashlib.md5
 
@@ -138,3 +144,21 @@ def ketama_points(server: str | bytes, digests: int) -> list[int]:
         for h in range(4):
             points.append(int.from_bytes(digest[4 * h : 4 * h + 4], "little"))
     return points
+
+
+def ketama_continuum(
+    servers: Sequence[str | bytes], weights: Sequence[float]
+) -> tuple[U64Array, list[int]]:
+    """Every server's points in generation order (unsorted), and each server's point count.
+
+    Complexity: O(P).
+
+    >>> points, counts = ketama_continuum(["a", "b"], [1.0, 1.0])
+    >>> counts, points.shape
+    ([160, 160], (320,))
+    """
+    if not servers:
+        return np.empty(0, dtype=np.uint64), []
+    counts = [4 * d for d in ketama_digest_counts(weights)]
+    points = [ketama_points(s, c // 4) for s, c in zip(servers, counts, strict=True)]
+    return np.array([p for pts in points for p in pts], dtype=np.uint64), counts

@@ -201,19 +201,34 @@ def _finish(
     )
 
 
+def _ideal_peak(n: int, v: int, seed: int) -> float:
+    """Max/mean share when ``n * v`` points are independent and uniform (numpy's generator)."""
+    rng = np.random.default_rng([seed, n, v])
+    points = rng.integers(0, 2**64 - 1, size=n * v, dtype=np.uint64, endpoint=True)
+    owners = np.repeat(np.arange(n, dtype=np.intp), v)
+    order = np.argsort(points)
+    ranked = points[order].astype(np.float64) / 2.0**64
+    arcs = np.diff(ranked, prepend=ranked[-1] - 1.0)  # point i owns (point i-1, point i]
+    return float(np.bincount(owners[order], weights=arcs, minlength=n).max() * n)
+
+
 def balance_curve(
     nodes: Sequence[int], vnodes: Sequence[int], *, seeds: int = 5
 ) -> list[dict[str, float]]:
-    """Max/mean share of a :class:`HashRing` for each (nodes, vnodes), median over ``seeds``.
+    """Max/mean share of a :class:`HashRing` for each (nodes, vnodes), over ``seeds`` seeds.
 
-    Shares are exact arc lengths (:meth:`HashRing.shares`), so no keys are needed.
-
+    Shares are exact arc lengths (:meth:`HashRing.shares`), so no keys are needed. Each row
+    also gives the same statistics for *ideal* placement (``n * v`` independent uniform points
+    from numpy's generator, one draw per seed): the benchmark for whether dskata's point
+    placement (hashed from node names) is as random as it should be.
 
     Complexity: O(len(nodes) * len(vnodes) * seeds * P log P).
 
     >>> rows = balance_curve([10], [10, 1000], seeds=3)
     >>> rows[0]["median_max_over_mean"] > rows[1]["median_max_over_mean"]
     True
+    >>> sorted(k for k in rows[0] if k.startswith("ideal"))
+    ['ideal_mean_max_over_mean', 'ideal_median_max_over_mean']
     """
     check_count(seeds, "seeds", 1, 1000)
     rows = []
@@ -223,12 +238,16 @@ def balance_curve(
             peaks = [
                 max(HashRing(names, vnodes=v, seed=s).shares().values()) * n for s in range(seeds)
             ]
+            ideal = [_ideal_peak(n, v, s) for s in range(seeds)]
             rows.append(
                 {
                     "nodes": float(n),
                     "vnodes": float(v),
                     "median_max_over_mean": float(np.median(peaks)),
+                    "mean_max_over_mean": float(np.mean(peaks)),
                     "worst_max_over_mean": float(max(peaks)),
+                    "ideal_median_max_over_mean": float(np.median(ideal)),
+                    "ideal_mean_max_over_mean": float(np.mean(ideal)),
                     "theory": 1.0 + float(np.sqrt(2 * np.log(n) / v)) if n > 1 else 1.0,
                 }
             )

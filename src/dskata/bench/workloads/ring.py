@@ -1,8 +1,9 @@
 """Consistent hashing workloads: ring lookups (batch and single), replicas, ketama, jump, build.
 
 Peers: uhashring (default md5 mode and ketama mode) and jump-consistent-hash (module ``jump``),
-plus naive baselines: ``np.searchsorted`` over the same sorted points, ``bisect`` over a Python
-list of points, ``bisect.insort`` and a sorted list for building. Jump hash has no naive baseline
+plus naive baselines: ``np.searchsorted`` over the same sorted points, a Python loop of
+``bisect`` over a list of the same points (batch and single), ``bisect.insort`` and a sorted
+list for building. Jump hash has no naive baseline
 here: a Python loop over the paper's algorithm takes about 15 s per million keys, which would
 dominate every bench run; the peer loop (the paper's C code) is the reference instead.
 """
@@ -64,6 +65,19 @@ def _batch_searchsorted(data: Any, subject: Any) -> Op:
         pos = np.searchsorted(points, hash64_many(data))
         pos[pos == size] = 0
         return owners[pos]
+
+    return op
+
+
+def _batch_bisect(data: Any, subject: Any) -> Op:
+    ring = HashRing(_NODES, vnodes=_VNODES)
+    points: list[int] = ring._points.tolist()
+    owners: list[int] = ring._owners.tolist()
+    owners.append(owners[0])  # a hash past the last point wraps to the first
+    find = bisect.bisect_left
+
+    def op() -> object:
+        return [owners[find(points, h)] for h in hash64_many(data).tolist()]
 
     return op
 
@@ -241,12 +255,13 @@ WORKLOADS = [
         name="node_for_many-uint64",
         description="HashRing batch lookup, 100 nodes x 160 vnodes, uint64 keys",
         items=1_000_000,
-        quick_items=100_000,
+        quick_items=50_000,
         setup=_uint64_keys,
         subject="ring.HashRing",
         impls=(
             Impl("dskata", "dskata", _batch_ours),
             Impl("np.searchsorted", "baseline", _batch_searchsorted),
+            Impl("bisect loop", "baseline", _batch_bisect),
         ),
     ),
     Workload(
@@ -267,7 +282,7 @@ WORKLOADS = [
         name="node_for-str",
         description="HashRing single lookups of str keys, 100 nodes x 160 vnodes",
         items=100_000,
-        quick_items=10_000,
+        quick_items=5_000,
         setup=_str_keys,
         subject="ring.HashRing",
         impls=(
@@ -281,7 +296,7 @@ WORKLOADS = [
         name="nodes_for-3-str",
         description="HashRing single replica sets of 3, str keys, 100 nodes x 160 vnodes",
         items=20_000,
-        quick_items=2_000,
+        quick_items=1_000,
         setup=_str_keys,
         subject="ring.HashRing",
         impls=(
@@ -294,7 +309,7 @@ WORKLOADS = [
         name="ketama-node_for-str",
         description="libketama placement, single lookups of str keys, 100 servers",
         items=100_000,
-        quick_items=10_000,
+        quick_items=5_000,
         setup=_str_keys,
         subject="ring.HashRing",
         impls=(
