@@ -320,3 +320,40 @@ TestAtomicReferenceMachine = AtomicReferenceMachine.TestCase
 TestAtomicReferenceMachine.settings = settings(
     max_examples=25, stateful_step_count=25, deadline=None
 )
+
+
+class _Explosive:
+    def __eq__(self, other: object) -> bool:
+        raise ArithmeticError("comparison exploded")
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def test_an_exception_inside_the_cas_leaves_the_atomic_usable() -> None:
+    """The CAS's lock is released on every path: a raising comparison must not deadlock."""
+    a = AtomicInteger(1)
+    with pytest.raises(ArithmeticError):
+        a.compare_and_set(_Explosive(), 2)  # type: ignore[arg-type]
+    with pytest.raises(ArithmeticError):
+        a.compare_and_exchange(_Explosive(), 2)  # type: ignore[arg-type]
+    assert a.compare_and_set(1, 2) and a.get() == 2
+    a._check()
+
+
+@pytest.mark.parametrize("threads", [1, 8])
+def test_cas_loop_increments_are_exact_on_one_and_eight_threads(threads: int) -> None:
+    """The benchmark's loop (get + compare_and_set) loses nothing under forced switches."""
+    counter = AtomicInteger(0)
+    per = 2_000
+
+    def work(_: int) -> None:
+        get, cas = counter.get, counter.compare_and_set
+        for _ in range(per):
+            while True:
+                v = get()
+                if cas(v, v + 1):
+                    break
+
+    run_threads(work, threads, interval=1e-6)
+    assert counter.get() == threads * per
+    counter._check()

@@ -294,3 +294,19 @@ def test_switcher_switches_with_the_given_probability() -> None:
     assert 120 < hits < 280
     with pytest.raises(ValueError, match="probability"):
         Switcher(1.5)
+
+
+def test_a_read_of_none_after_a_completed_write_is_not_linearizable() -> None:
+    """Herlihy & Wing: a read called after a write returned must see it, even when the read
+    returned None (a None output is a value to check, not a write's empty return)."""
+    late = [op(0, "write", 1, None, 0, 1), op(1, "read", None, None, 2, 3)]
+    assert check_linearizable(late, Register()).linearizable is False
+    overlapping = [op(0, "write", 1, None, 0, 3), op(1, "read", None, None, 1, 2)]
+    assert check_linearizable(overlapping, Register()).linearizable is True
+    assert check_linearizable(late, CASRegister()).linearizable is False
+
+
+def test_a_write_is_legal_whatever_it_returned() -> None:
+    """A write's return value carries no information: None, True or a count all pass."""
+    for out in (None, True, 3):
+        assert check_linearizable([op(0, "write", 1, out, 0, 1)], Register(0)).linearizable

@@ -362,3 +362,68 @@ class LockManagerMachine(RuleBasedStateMachine):
 
 TestLockManagerMachine = LockManagerMachine.TestCase
 TestLockManagerMachine.settings = settings(max_examples=30, stateful_step_count=30, deadline=None)
+
+
+def test_an_infinite_timeout_waits_until_granted_and_leaves_no_stray_request() -> None:
+    """timeout=inf means forever (as None): no OverflowError after the request was queued."""
+    manager = LockManager()
+    t1, t2 = manager.begin(), manager.begin()
+    t1.lock("r", "X")
+    done: list[bool] = []
+
+    def wait_forever() -> None:
+        t2.lock("r", "X", timeout=float("inf"))
+        done.append(True)
+
+    waiter = threading.Thread(target=wait_forever)
+    waiter.start()
+    deadline = threading.Event()
+    while not manager.wait_for_graph() and not deadline.wait(0.001):
+        pass
+    t1.commit()
+    waiter.join(5)
+    assert done == [True], "the waiter must be granted once the holder commits"
+    assert t2.locks == {"r": "X"}
+    t2.commit()
+    assert manager.wait_for_graph() == {}
+    manager._check()
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def test_a_request_interrupted_while_waiting_is_withdrawn() -> None:
+    """A signal that interrupts a waiting lock() withdraws the request: no ghost waiter that
+    would later be granted a lock nobody releases, and the transaction may ask again."""
+    import signal
+
+    def handler(signum: int, frame: object) -> None:
+        raise _Interrupted
+
+    manager = LockManager()
+    t1, t2 = manager.begin(), manager.begin()
+    t1.lock("r", "X")
+
+    def interrupt() -> None:
+        deadline = threading.Event()
+        while not manager.wait_for_graph() and not deadline.wait(0.001):
+            pass
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGUSR1)
+
+    old = signal.signal(signal.SIGUSR1, handler)
+    try:
+        t = threading.Thread(target=interrupt)
+        t.start()
+        with pytest.raises(_Interrupted):
+            t2.lock("r", "S")
+        t.join(5)
+    finally:
+        signal.signal(signal.SIGUSR1, old)
+    assert manager.wait_for_graph() == {}, "the interrupted request must leave the queue"
+    assert t2.state == "active"
+    t1.commit()
+    assert t2.locks == {}, "a withdrawn request must not be granted later"
+    t2.lock("r", "S", timeout=0)
+    t2.commit()
+    manager._check()

@@ -614,3 +614,154 @@ TestRLockMachine = RLockMachine.TestCase
 TestRLockMachine.settings = settings(max_examples=25, stateful_step_count=25, deadline=None)
 TestStampedMachine = StampedMachine.TestCase
 TestStampedMachine.settings = settings(max_examples=40, stateful_step_count=30, deadline=None)
+
+
+@pytest.mark.parametrize("ours,theirs", [(Lock, threading.Lock), (RLock, threading.RLock)])
+def test_acquire_accepts_what_threading_accepts(ours: type, theirs: Callable[[], object]) -> None:
+    """Drop-in: a bool timeout is a number to threading (True waits one second), -1.0 is -1."""
+    for kwargs in ({"timeout": True}, {"timeout": -1.0}, {"blocking": False, "timeout": -1}):
+        reference = theirs()
+        assert reference.acquire(**kwargs) is True  # type: ignore[attr-defined]
+        lock = ours()
+        assert lock.acquire(**kwargs) is True, f"acquire({kwargs}) must succeed like threading"
+        lock.release()
+        lock._check()
+
+
+def test_a_condition_over_our_lock_refuses_wait_and_notify_without_the_lock() -> None:
+    """threading.Condition's ownership test (_is_owned) works with both of our locks."""
+    for lock in (Lock(), RLock()):
+        cond = threading.Condition(lock)  # type: ignore[arg-type]
+        with pytest.raises(RuntimeError):
+            cond.notify()
+        with pytest.raises(RuntimeError):
+            cond.wait(0)
+        with cond:
+            assert cond._is_owned()  # type: ignore[attr-defined]
+            assert cond.wait(0.001) is False
+            cond.notify_all()
+        assert not cond._is_owned()  # type: ignore[attr-defined]
+        assert not lock.locked()
+
+
+def test_rlock_offers_threadings_private_recursion_count() -> None:
+    lock = RLock()
+    with lock, lock:
+        assert lock._recursion_count() == 2
+        seen: list[int] = []
+        t = threading.Thread(target=lambda: seen.append(lock._recursion_count()))
+        t.start()
+        t.join(5)
+        assert seen == [0], "another thread owns nothing"
+    assert lock._recursion_count() == 0
+
+
+def test_stamped_lock_treats_an_infinite_timeout_as_forever() -> None:
+    """timeout=inf (beyond threading.TIMEOUT_MAX) waits like None instead of OverflowError."""
+    sl = StampedLock()
+    w = sl.write_lock()
+    got: list[int] = []
+    t = threading.Thread(target=lambda: got.append(sl.read_lock(timeout=float("inf"))))
+    t.start()
+    time.sleep(0.01)
+    sl.unlock_write(w)
+    t.join(5)
+    assert len(got) == 1 and got[0] != 0, "the reader must get in once the writer leaves"
+    sl.unlock_read(got[0])
+    sl._check()
+
+
+def test_rwlock_write_side_is_released_even_when_the_gate_sees_an_error() -> None:
+    """A misuse error leaves the RWLock usable: the internal gate is always given back."""
+    rw = RWLock()
+    with pytest.raises(RuntimeError):
+        rw.release_write()
+    with pytest.raises(RuntimeError):
+        rw.release_read()
+    assert rw.acquire_write(timeout=1)
+    other: list[bool] = []
+    t = threading.Thread(target=lambda: other.append(rw.acquire_read(blocking=False)))
+    t.start()
+    t.join(5)
+    assert other == [False], "a reader must not get in while the writer holds the lock"
+    rw.release_write()
+    assert rw.acquire_read(blocking=False)
+    rw.release_read()
+    rw._check()
+
+
+def test_a_writer_asking_for_the_read_side_is_told_to_downgrade_instead_of_hanging() -> None:
+    """The write holder's acquire_read would wait for itself forever: RuntimeError instead.
+
+    With a timeout or ``blocking=False`` it cannot hang, so it simply fails, as for any reader.
+    """
+    rw = RWLock()
+    rw.acquire_write()
+    with pytest.raises(RuntimeError, match="downgrade"):
+        rw.acquire_read()
+    assert rw.acquire_read(blocking=False) is False
+    assert rw.acquire_read(timeout=0.001) is False
+    rw.downgrade()
+    assert rw.readers == 1 and rw.writer is None
+    rw.release_read()
+    rw._check()
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def test_a_reader_interrupted_while_parked_leaves_the_rwlock_usable() -> None:
+    """A signal that interrupts a parked waiter withdraws it: no ghost in the queue."""
+    import signal
+
+    def handler(signum: int, frame: object) -> None:
+        raise _Interrupted
+
+    rw = RWLock()
+    holding, done = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        rw.acquire_write()
+        holding.set()
+        done.wait(10)
+        rw.release_write()
+
+    def interrupt() -> None:
+        _wait_until(lambda: "waiting=1" in repr(rw))
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGUSR1)
+
+    old = signal.signal(signal.SIGUSR1, handler)
+    w = threading.Thread(target=writer)
+    w.start()
+    try:
+        holding.wait(5)
+        t = threading.Thread(target=interrupt)
+        t.start()
+        with pytest.raises(_Interrupted):
+            rw.acquire_read()
+        t.join(5)
+    finally:
+        signal.signal(signal.SIGUSR1, old)
+        done.set()
+        w.join(5)
+    assert "waiting=0" in repr(rw), repr(rw)
+    assert rw.acquire_write(blocking=False), "the lock must be free once the writer left"
+    rw.release_write()
+    rw._check()
+
+
+@pytest.mark.parametrize(
+    "args", [(False, 1), (True, -2), (True, float("nan")), (True, float("inf")), (False, 1e30)]
+)
+@pytest.mark.parametrize("ours,theirs", [(Lock, threading.Lock), (RLock, threading.RLock)])
+def test_acquire_errors_start_with_threadings_own_message(
+    ours: type, theirs: Callable[[], object], args: tuple[bool, float]
+) -> None:
+    """Drop-in: same exception type, threading's words first, then the value and the rule."""
+    with pytest.raises(Exception) as expected:
+        theirs().acquire(*args)  # type: ignore[attr-defined]
+    with pytest.raises(expected.type) as got:
+        ours().acquire(*args)
+    assert str(got.value).startswith(str(expected.value)), (str(got.value), str(expected.value))
+    assert "timeout" in str(got.value) and repr(args[1]) in str(got.value)

@@ -314,3 +314,20 @@ class StoreMachine(RuleBasedStateMachine):
 
 TestStoreMachine = StoreMachine.TestCase
 TestStoreMachine.settings = settings(max_examples=40, stateful_step_count=30, deadline=None)
+
+
+def test_a_conditional_delete_behaves_like_sql_delete_where_version() -> None:
+    """DELETE ... WHERE version = ?: a stale version conflicts and deletes nothing; an absent
+    key expected absent (version 0) is a KeyError, like HTTP's 404 after If-None-Match: *."""
+    store: VersionedStore[str] = VersionedStore()
+    v1 = store.put("k", "a")
+    v2 = store.put("k", "b", expected_version=v1)
+    with pytest.raises(ConflictError) as info:
+        store.delete("k", expected_version=v1)
+    assert (info.value.expected, info.value.actual) == (v1, v2)
+    assert store.get("k") == ("b", v2) and store.revision == v2, "a refused delete changes nothing"
+    with pytest.raises(KeyError):
+        store.delete("absent", expected_version=0)
+    store.delete("k", expected_version=v2)
+    assert "k" not in store and store.revision == v2 + 1
+    store._check()

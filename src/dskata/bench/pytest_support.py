@@ -14,7 +14,7 @@ from dskata.bench.core import Impl, Workload, runnable_cases
 __all__ = ["cases", "run_case"]
 
 
-def cases(family: str) -> Any:
+def cases(family: str) -> pytest.MarkDecorator:
     """Parametrise a benchmark over the family's runnable (workload, impl) pairs."""
     pairs = runnable_cases(family)
     return pytest.mark.parametrize(

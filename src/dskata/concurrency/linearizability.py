@@ -77,6 +77,8 @@ class _Sentinel:
 UNKNOWN: Any = _Sentinel("UNKNOWN")
 #: The output of a pop or dequeue on an empty container (a recorded ``IndexError`` also counts).
 EMPTY: Any = _Sentinel("EMPTY")
+#: A model's expected output for operations whose return value carries no information (writes).
+_ANY: Any = _Sentinel("ANY")
 
 
 @dataclass(frozen=True)
@@ -263,12 +265,13 @@ class Register(SequentialModel):
         if op in ("read", "get"):
             return state, state
         if op in ("write", "set"):
-            return None, arg
+            return _ANY, arg
         raise self._unknown_op(op)
 
     def matches(self, expected: Any, output: Any) -> bool:
-        # A write's return value carries no information.
-        return output is None or expected == output
+        # A write's return value carries no information; a read's must equal the state, even
+        # when that state is None (a read returning None is not a free pass).
+        return expected is _ANY or bool(expected == output)
 
 
 class CASRegister(Register):

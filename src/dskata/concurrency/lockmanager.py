@@ -453,6 +453,8 @@ def _check_timeout(timeout: object) -> float | None:
         )
     if not timeout >= 0:
         raise ValueError(f"timeout must be None or >= 0 seconds, got {timeout!r}")
+    if timeout >= threading.TIMEOUT_MAX:
+        return None  # longer than any wait the platform can express (inf included): forever
     return float(timeout)
 
 
@@ -523,7 +525,15 @@ class LockManager:
                 assert reason is not None
                 raise reason
             txn._wake = False
-            txn._cond.wait_for(lambda: txn._wake is not False, wait)
+            try:
+                txn._cond.wait_for(lambda: txn._wake is not False, wait)
+            except BaseException:
+                # Interrupted (KeyboardInterrupt in the waiting thread): withdraw the request so
+                # the table does not keep a waiter nobody will collect; a grant that raced in
+                # stays held until commit or abort, like any other lock.
+                if txn._wake is False:
+                    self._apply(RequestResult("waiting", granted=self._table.cancel(txn.id)))
+                raise
             woke = txn._wake
             txn._wake = False
             if isinstance(woke, DeadlockError):

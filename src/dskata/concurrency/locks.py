@@ -34,6 +34,8 @@ from collections import deque
 from types import TracebackType
 from typing import Literal
 
+from dskata.concurrency.atomics import _new_gate
+
 __all__ = ["Lock", "RLock", "RWLock", "RWPolicy", "StampedLock"]
 
 _get_ident = _thread.get_ident
@@ -46,27 +48,50 @@ _FOREVER = -1
 _POLICIES: tuple[str, ...] = ("read", "write", "fair")
 
 
+def _threading_says(blocking: bool, timeout: float) -> str:
+    """The message ``threading.Lock.acquire`` gives for these arguments (this Python's wording)."""
+    try:
+        _thread.allocate_lock().acquire(blocking, timeout)
+    except (ValueError, OverflowError) as exc:
+        return str(exc)
+    return "invalid timeout"  # pragma: no cover - every caller passes arguments threading refuses
+
+
+# Our messages start with threading's own words, then name the parameter, the value and the rule.
+_SAYS_NAN = _threading_says(True, math.nan)
+_SAYS_NON_BLOCKING = _threading_says(False, 1)
+_SAYS_NEGATIVE = _threading_says(True, -2)
+_SAYS_TOO_LARGE = _threading_says(True, math.inf)
+
+
 def _check_timeout(blocking: bool, timeout: float) -> float:
-    """Validate ``acquire``'s arguments like :meth:`threading.Lock.acquire` (same types)."""
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+    """Validate ``acquire``'s arguments like :meth:`threading.Lock.acquire`: same exception types,
+    in the same order, with threading's message first.
+
+    Like threading, a bool is accepted as the number it is (``timeout=True`` waits one second).
+    """
+    if not isinstance(timeout, (int, float)):
         raise TypeError(
             f"timeout must be a number of seconds, got {timeout!r} of type {type(timeout).__name__}"
         )
     if math.isnan(timeout):
-        raise ValueError("timeout must be -1 or a non-negative number of seconds, got nan")
+        raise ValueError(f"{_SAYS_NAN}: timeout must be -1 or a non-negative number, got nan")
     if timeout == -1:
         return -1
+    if abs(timeout) > TIMEOUT_MAX:
+        raise OverflowError(
+            f"{_SAYS_TOO_LARGE}: timeout must be at most threading.TIMEOUT_MAX "
+            f"({TIMEOUT_MAX}), got {timeout!r}"
+        )
     if not blocking:
         raise ValueError(
-            f"can't specify a timeout for a non-blocking call (blocking=False, timeout={timeout!r})"
+            f"{_SAYS_NON_BLOCKING} (blocking=False, timeout={timeout!r}): pass one or the other"
         )
     if timeout < 0:
         raise ValueError(
-            f"timeout must be -1 (wait forever) or a non-negative number of seconds, "
-            f"got {timeout!r}"
+            f"{_SAYS_NEGATIVE}: timeout must be -1 (wait forever) or a non-negative number of "
+            f"seconds, got {timeout!r}"
         )
-    if timeout > TIMEOUT_MAX:
-        raise OverflowError(f"timeout must be at most threading.TIMEOUT_MAX, got {timeout!r}")
     return float(timeout)
 
 
@@ -142,6 +167,11 @@ class Lock:
     def __repr__(self) -> str:
         state = f"locked by {self._owner}" if self._block.locked() else "unlocked"
         return f"<dskata Lock {state}>"
+
+    def _at_fork_reinit(self) -> None:
+        # threading.Lock's hook for a child process after fork(): start free.
+        self._block = _thread.allocate_lock()
+        self._owner = None
 
     def _check(self) -> None:
         """Assert the invariant: an unlocked lock has no owner."""
@@ -247,6 +277,16 @@ class RLock:
     ) -> None:
         self.release()
 
+    def _recursion_count(self) -> int:
+        # threading.RLock's private query: the depth if the calling thread owns it, else 0.
+        return self._count if self._owner == _get_ident() else 0
+
+    def _at_fork_reinit(self) -> None:
+        # threading.RLock's hook for a child process after fork(): start free.
+        self._block = _thread.allocate_lock()
+        self._owner = None
+        self._count = 0
+
     def __repr__(self) -> str:
         return f"<dskata RLock owner={self._owner} count={self._count}>"
 
@@ -317,8 +357,9 @@ class _WriteView:
 class RWLock:
     """A readers-writer lock with a ``"read"``, ``"write"`` or ``"fair"`` (default) policy.
 
-    Not re-entrant: a thread must not take the write side twice, nor the write side while it
-    reads (that self-deadlock is reported as :class:`RuntimeError` for the write side).
+    Not re-entrant: a thread must not take the write side twice (reported as
+    :class:`RuntimeError`), nor the write side while it reads (readers are anonymous, so that
+    self-deadlock cannot be detected: it waits, or times out).
 
     Args:
         policy: ``"read"`` (reader-preferring), ``"write"`` (writer-preferring) or ``"fair"``
@@ -340,13 +381,13 @@ class RWLock:
         True
     """
 
-    __slots__ = ("_mutex", "_policy", "_queue", "_read_view", "_readers", "_write_view", "_writer")
+    __slots__ = ("_gate", "_policy", "_queue", "_read_view", "_readers", "_write_view", "_writer")
 
     def __init__(self, policy: RWPolicy = "fair") -> None:
         if policy not in _POLICIES:
             raise ValueError(f"policy must be one of 'read', 'write', 'fair', got {policy!r}")
         self._policy = policy
-        self._mutex = _thread.allocate_lock()
+        self._gate = _new_gate()
         self._readers = 0
         self._writer: int | None = None
         self._queue: deque[_Waiter] = deque()
@@ -392,16 +433,24 @@ class RWLock:
             True if acquired; False if not (``blocking=False`` or timeout).
 
         Raises:
+            RuntimeError: the calling thread holds the write side and would wait for itself
+                forever (no timeout); :meth:`downgrade` is the way from writing to reading.
             ValueError, TypeError, OverflowError: bad ``timeout`` (as :meth:`Lock.acquire`).
         """
         if timeout is not _FOREVER:
             timeout = _check_timeout(blocking, timeout)
-        mutex = self._mutex
-        mutex.acquire()
+        gate = self._gate
+        gate.get()
         if self._writer is None and (not self._queue or self._reader_may_enter()):
             self._readers += 1
-            mutex.release()
+            gate.put(None)
             return True
+        if blocking and timeout == -1 and self._writer == _get_ident():
+            gate.put(None)
+            raise RuntimeError(
+                "RWLock is not re-entrant: this thread holds the write side; call downgrade() "
+                "to turn it into a read hold"
+            )
         return self._wait(_Waiter(False, 0), blocking, timeout)
 
     def release_read(self) -> None:
@@ -410,16 +459,16 @@ class RWLock:
         Raises:
             RuntimeError: no thread holds the read side.
         """
-        mutex = self._mutex
-        mutex.acquire()
+        gate = self._gate
+        gate.get()
         readers = self._readers
         if readers <= 0:
-            mutex.release()
+            gate.put(None)
             raise RuntimeError("release_read: the read side of this RWLock is not held")
         self._readers = readers - 1
         if readers == 1 and self._queue:
             self._grant()
-        mutex.release()
+        gate.put(None)
 
     def acquire_write(self, blocking: bool = True, timeout: float = _FOREVER) -> bool:
         """Take the write side.
@@ -434,14 +483,14 @@ class RWLock:
         if timeout is not _FOREVER:
             timeout = _check_timeout(blocking, timeout)
         me = _get_ident()
-        mutex = self._mutex
-        mutex.acquire()
+        gate = self._gate
+        gate.get()
         if self._writer is None and not self._readers and not self._queue:
             self._writer = me
-            mutex.release()
+            gate.put(None)
             return True
         if self._writer == me:
-            mutex.release()
+            gate.put(None)
             raise RuntimeError("RWLock is not re-entrant: this thread already holds the write side")
         return self._wait(_Waiter(True, me), blocking, timeout)
 
@@ -451,15 +500,15 @@ class RWLock:
         Raises:
             RuntimeError: the calling thread does not hold the write side.
         """
-        mutex = self._mutex
-        mutex.acquire()
+        gate = self._gate
+        gate.get()
         if self._writer != _get_ident():
-            mutex.release()
+            gate.put(None)
             raise RuntimeError("release_write: this thread does not hold the write side")
         self._writer = None
         if self._queue:
             self._grant()
-        mutex.release()
+        gate.put(None)
 
     def downgrade(self) -> None:
         """Turn the calling thread's write hold into a read hold, atomically.
@@ -469,39 +518,65 @@ class RWLock:
         Raises:
             RuntimeError: the calling thread does not hold the write side.
         """
-        mutex = self._mutex
-        mutex.acquire()
+        gate = self._gate
+        gate.get()
         if self._writer != _get_ident():
-            mutex.release()
+            gate.put(None)
             raise RuntimeError("downgrade: this thread does not hold the write side")
         self._writer = None
         self._readers += 1
         if self._queue:
             self._grant()
-        mutex.release()
+        gate.put(None)
 
     def _wait(self, waiter: _Waiter, blocking: bool, timeout: float) -> bool:
-        # Called with the mutex held; returns with it released.
+        # Called with the gate held; returns with it released.
         if not blocking:
-            self._mutex.release()
+            self._gate.put(None)
             return False
         self._queue.append(waiter)
-        self._mutex.release()
-        got = waiter.park.acquire(True, timeout)
+        self._gate.put(None)
+        try:
+            got = waiter.park.acquire(True, timeout)
+        except BaseException:
+            # Interrupted while parked (KeyboardInterrupt): leave no waiter and no hold behind.
+            self._abandon(waiter)
+            raise
         if got:
             return True
-        with self._mutex:
+        gate = self._gate
+        gate.get()
+        try:
             if waiter.granted:
-                # Granted between the timeout and taking the mutex: we hold it; keep it.
+                # Granted between the timeout and taking the gate: we hold it; keep it.
                 return True
             self._queue.remove(waiter)
             # A departing writer may have been what held readers back.
             if self._queue:
                 self._grant()
             return False
+        finally:
+            gate.put(None)
+
+    def _abandon(self, waiter: _Waiter) -> None:
+        """Withdraw ``waiter``, or give back what it was granted, and re-run the grant."""
+        gate = self._gate
+        gate.get()
+        try:
+            if waiter.granted:
+                if waiter.write:
+                    self._writer = None
+                else:
+                    self._readers -= 1
+            else:
+                self._queue.remove(waiter)
+            if self._queue:
+                self._grant()
+        finally:
+            gate.put(None)
 
     def _grant(self) -> None:
-        """Hand the lock to the waiters the policy admits (mutex held)."""
+        """Hand the lock to the waiters the policy admits (gate held)."""
         queue = self._queue
         if self._writer is not None:
             return
@@ -546,12 +621,16 @@ class RWLock:
 
     def _check(self) -> None:
         """Assert the invariants: never readers and a writer together; counts non-negative."""
-        with self._mutex:
+        gate = self._gate
+        gate.get()
+        try:
             assert self._readers >= 0, self._readers
             assert not (self._readers and self._writer is not None), (self._readers, self._writer)
             assert all(not w.granted for w in self._queue), "a granted waiter is still queued"
             if self._writer is None and not self._readers:
                 assert not self._queue, "free RWLock with waiters left behind"
+        finally:
+            gate.put(None)
 
 
 class StampedLock:
@@ -780,4 +859,6 @@ def _timeout(timeout: float | None) -> float | None:
         )
     if math.isnan(timeout) or timeout < 0:
         raise ValueError(f"timeout must be None or a non-negative number, got {timeout!r}")
+    if timeout >= TIMEOUT_MAX:
+        return None  # longer than any wait the platform can express (inf included): forever
     return float(timeout)

@@ -168,7 +168,8 @@ class VersionedStore(Generic[V]):
         """Remove ``key`` if it is still at ``expected_version`` (None: unconditionally).
 
         Raises:
-            KeyError: ``key`` is absent and no version was expected.
+            KeyError: ``key`` is absent and ``expected_version`` is None or 0 (nothing to
+                delete, as HTTP answers 404 once an ``If-None-Match: *`` precondition holds).
             ConflictError: the key is no longer at ``expected_version``.
         """
         _check_key(key)
