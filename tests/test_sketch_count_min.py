@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 import pickle
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -42,7 +44,7 @@ def test_each_row_uses_its_own_independent_hash_from_row_hashes(
     cms = CountMinSketch(width, depth, seed=seed)
     expected = [r * width + _column(h, width) for r, h in enumerate(row_hashes(key, depth, seed))]  # type: ignore[arg-type]
     assert list(cms._indexer(hash64(key, seed))) == expected  # type: ignore[arg-type]
-    assert cms._cells_many([key])[:, 0].tolist() == expected
+    assert cms._cells_many([key])[:, 0].tolist() == expected  # type: ignore[arg-type]
     bases = np.array([hash64(key, seed)], dtype=np.uint64)  # type: ignore[arg-type]
     assert cms._cells_from_hashes(bases)[:, 0].tolist() == expected
 
@@ -105,7 +107,9 @@ def test_from_error_refuses_epsilon_or_delta_outside_the_open_unit_interval(bad:
         ({"width": 10, "depth": 3, "conservative": 1}, TypeError, "conservative"),
     ],
 )
-def test_the_constructor_names_the_bad_parameter(kwargs: dict, exc: type, word: str) -> None:
+def test_the_constructor_names_the_bad_parameter(
+    kwargs: dict[str, Any], exc: type, word: str
+) -> None:
     with pytest.raises(exc, match=word):
         CountMinSketch(**kwargs)
 
@@ -123,7 +127,7 @@ def test_bad_keys_and_counts_raise_and_change_nothing() -> None:
     with pytest.raises(TypeError, match="count"):
         cms.add("a", 1.0)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
-        cms.add_many(["a", "b", 2.5])  # type: ignore[list-item]
+        cms.add_many(["a", "b", 2.5])  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="counts"):
         cms.add_many(["a", "b"], counts=[1, -2])
     with pytest.raises(ValueError, match="counts"):
@@ -213,7 +217,7 @@ def test_a_bad_key_in_a_late_chunk_changes_nothing() -> None:
     with pytest.raises(TypeError, match="float"):
         cms.add_many(keys)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
-        cms.add_many(["s"] * 20_000 + [None])  # type: ignore[list-item]
+        cms.add_many(["s"] * 20_000 + [None])  # type: ignore[arg-type]
     assert cms.to_bytes() == before and cms.total == 2
 
 
@@ -250,7 +254,12 @@ def test_the_scalar_write_buffer_is_invisible_to_every_reader() -> None:
     copy = pickle.loads(pickle.dumps(cms))
     direct = CountMinSketch(100, 3)
     direct.add_many(np.arange(5000) % 37)
-    for reader in (lambda s: s.table.tolist(), lambda s: s.to_bytes(), lambda s: s[3]):
+    readers: list[Callable[[CountMinSketch], object]] = [
+        lambda s: s.table.tolist(),
+        lambda s: s.to_bytes(),
+        lambda s: s[3],
+    ]
+    for reader in readers:
         assert reader(cms) == reader(direct) == reader(copy)
     assert cms == direct
 
@@ -279,8 +288,24 @@ def test_error_bound_reports_eps_n_and_its_probability() -> None:
     assert b.delta == pytest.approx(math.exp(-cms.depth)) and b.delta <= 0.05
     assert b.bound == pytest.approx(b.epsilon * 1000)
     assert b.probability == pytest.approx(1 - b.delta)
-    bound, probability = b[:2]
+    bound, probability = b  # the pair: eps * N and the probability
     assert (bound, probability) == (b.bound, b.probability)
+    again = pickle.loads(pickle.dumps(b))
+    assert (again, again.epsilon, again.delta) == (b, b.epsilon, b.delta)
+
+
+def test_from_error_names_delta_when_it_needs_more_than_64_rows() -> None:
+    with pytest.raises(ValueError, match="delta"):
+        CountMinSketch.from_error(0.1, 1e-40)
+    assert CountMinSketch.from_error(0.1, math.exp(-64) * 1.0001).depth == 64
+
+
+def test_merge_takes_the_weight_by_position_or_keyword() -> None:
+    a, b = CountMinSketch(64, 3), CountMinSketch(64, 3)
+    b.add("x", 2)
+    a.merge(b, 3)
+    a.merge(b, weight=2, self_weight=2)
+    assert (a["x"], a.total) == (16, 16)
 
 
 def test_count_mean_min_stays_between_zero_and_the_min_estimate_and_debiases_flat_streams() -> None:
@@ -310,15 +335,15 @@ def test_merging_plain_sketches_equals_the_sketch_of_the_concatenated_stream_bit
     sa, sb, whole = CountMinSketch(13, 3), CountMinSketch(13, 3), CountMinSketch(13, 3)
     sa.add_many(a)  # type: ignore[arg-type]
     sb.add_many(b)  # type: ignore[arg-type]
-    whole.add_many(a + b * w)  # type: ignore[operator]
+    whole.add_many(a + b * w)  # type: ignore[arg-type]
     once = CountMinSketch(13, 3)
-    once.add_many(a + b)  # type: ignore[operator]
+    once.add_many(a + b)  # type: ignore[arg-type]
     assert (sa + sb).to_bytes() == once.to_bytes()
     sa.merge(sb, weight=w)
     sa._check()
     assert sa.to_bytes() == whole.to_bytes()
     twice_a = CountMinSketch(13, 3)
-    twice_a.add_many(a + a + b)  # type: ignore[operator]
+    twice_a.add_many(a + a + b)  # type: ignore[arg-type]
     sa2 = CountMinSketch(13, 3)
     sa2.add_many(a)  # type: ignore[arg-type]
     sa2.merge(sb, self_weight=2)
@@ -434,7 +459,7 @@ def test_after_halving_estimates_stay_above_the_floored_halved_counts(
 
 def test_bytes_pickle_and_files_round_trip(tmp_path: Path) -> None:
     cms = CountMinSketch(33, 4, seed=7, conservative=True, dtype=np.uint16)
-    cms.add_many(["a", "b", "a", 5, b"z"])
+    cms.add_many(["a", "b", "a", 5, b"z"])  # type: ignore[arg-type]
     assert CountMinSketch.from_bytes(cms.to_bytes()) == cms
     assert pickle.loads(pickle.dumps(cms)) == cms
     path = tmp_path / "s.cms"

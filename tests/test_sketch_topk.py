@@ -145,13 +145,19 @@ def test_bad_input_raises_and_changes_nothing() -> None:
     with pytest.raises(ValueError, match="count"):
         tk.add("a", -1)
     with pytest.raises(TypeError):
-        tk.add_many(["c", "d", None])  # type: ignore[list-item]
+        tk.add_many(["c", "d", None])  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="counts"):
         tk.add_many(["c", "d"], counts=[1])
     with pytest.raises(ValueError, match="counts"):
         tk.add_many(["c", "d"], counts=[1, -1])
     with pytest.raises(TypeError):
         tk.add_many(np.array([1.5, 2.5]))
+    for batch in ([1, True], [True, 1], [1, 1.0], ["e", 2, 2.0]):
+        # A dict would fold True and 1.0 into the key 1; add_many must refuse them like add.
+        with pytest.raises(TypeError, match=r"bool|float"):
+            tk.add_many(batch)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=r"bool|float"):
+            tk.add_many(batch, counts=[1] * len(batch))  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         tk.merge("x")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="different k"):
@@ -176,7 +182,7 @@ def test_heavy_hitters_reports_candidates_and_guaranteed_keys() -> None:
 
 def test_serialisation_round_trips_keys_of_every_type(tmp_path: Path) -> None:
     tk = TopK(5)
-    tk.add_many(["é", b"\x00b", -(2**70), 3, "é"])
+    tk.add_many(["é", b"\x00b", -(2**70), 3, "é"])  # type: ignore[arg-type]
     assert TopK.from_bytes(tk.to_bytes()) == tk
     assert pickle.loads(pickle.dumps(tk)) == tk
     tk.save(tmp_path / "t.topk")

@@ -32,6 +32,7 @@ import heapq
 import struct
 from collections import Counter
 from collections.abc import Hashable, Iterable, Iterator
+from itertools import repeat
 from pathlib import Path
 from typing import Any, Final, NamedTuple, Union
 
@@ -49,6 +50,7 @@ _U63: Final = (1 << 63) - 1
 _PARAMS: Final = struct.Struct("<Q")
 _ENTRY: Final = struct.Struct("<BIQQ")  # key tag, key length, count, error
 _TAG_STR, _TAG_BYTES, _TAG_INT = 1, 2, 3
+_PLAIN_KEY_TYPES: Final = frozenset({str, bytes, int})
 
 
 class HeavyHitter(NamedTuple):
@@ -150,7 +152,18 @@ def _aggregate(
         agg = {}
         for key, weight in zip(items, cnt.tolist(), strict=True):
             agg[key] = agg.get(key, 0) + weight
-    # Validate distinct keys only, and fold aliases (np.int64(1) and 1, bytearray and bytes).
+    kinds = set(map(type, agg))
+    if kinds <= _PLAIN_KEY_TYPES and (
+        not kinds & {int} or set(map(type, items)) <= _PLAIN_KEY_TYPES
+    ):
+        # Only str, bytes and int items: nothing to normalise, and nothing the dict folded
+        # (True and 1.0 would have been folded into the key 1 and must be refused instead).
+        return list(agg), np.fromiter(agg.values(), dtype=np.int64, count=len(agg))
+    if kinds & {int}:
+        # Validate every item, not only the distinct keys that the dict kept.
+        for x in items:
+            _norm_key(x)
+    # Validate distinct keys, and fold aliases (np.int64(1) and 1, bytearray and bytes).
     out: dict[TopKKey, int] = {}
     for raw_key, total in agg.items():
         nk = _norm_key(raw_key)
@@ -326,7 +339,7 @@ class TopK:
     ) -> None:
         """Merge another summary (keys, counts, errors, its min count) into this one."""
         slot_of = self._slot
-        slots = np.fromiter((slot_of.get(x, -1) for x in keys), dtype=np.int64, count=len(keys))
+        slots = np.fromiter(map(slot_of.get, keys, repeat(-1)), dtype=np.int64, count=len(keys))
         known = slots >= 0
         mine_c = np.array(self._counts, dtype=np.int64)
         mine_e = np.array(self._errors, dtype=np.int64)
