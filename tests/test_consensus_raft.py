@@ -431,3 +431,17 @@ def test_a_single_node_cluster_elects_itself() -> None:
     assert r.role is Role.LEADER and r.term == 1
     assert math.isfinite(r.deadline)
     r._check()
+
+
+def test_a_voters_later_pre_vote_answer_replaces_its_earlier_one() -> None:
+    """Thesis §9.6: pre-votes carry no round, so a late grant and a fresh denial from one voter
+    must count once (the latest), never as both."""
+    from dskata.consensus.messages import PreVoteResponse
+
+    node = RaftNode(0, [0, 1, 2, 3, 4], seed=1, prevote=True)
+    node.tick(node.deadline)  # timer fires: a pre-vote round for term 1
+    assert node.role is Role.PRE_CANDIDATE
+    node.step(PreVoteResponse(src=1, dst=0, term=1, vote_granted=True), node.deadline - 1)
+    node.step(PreVoteResponse(src=1, dst=0, term=0, vote_granted=False), node.deadline - 1)
+    node._check()
+    assert node.role is Role.PRE_CANDIDATE

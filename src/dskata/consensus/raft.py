@@ -475,12 +475,23 @@ class RaftNode:
             self._update_deadline()
         return Ready([RequestVoteResponse(self.id, msg.src, self.term, granted)], persist)
 
+    def _record_answer(self, voter: int, granted: bool) -> None:
+        # A voter's latest answer counts: a late PreVoteResponse of an earlier round of the
+        # same term (pre-votes carry no round number) or a duplicate must not leave one voter
+        # counted as both a grant and a denial.
+        if granted:
+            self._denied.discard(voter)
+            self._granted.add(voter)
+        elif voter != self.id:
+            self._granted.discard(voter)
+            self._denied.add(voter)
+
     def _on_request_vote_response(self, msg: RequestVoteResponse, now: float) -> Ready:
         if msg.term > self.term:
             return Ready([], self.become_follower(msg.term, None, now))
         if self.role is not Role.CANDIDATE or msg.term < self.term or msg.src not in self.peers:
             return Ready([])  # stale (an election already over) or not a member's vote
-        (self._granted if msg.vote_granted else self._denied).add(msg.src)
+        self._record_answer(msg.src, msg.vote_granted)
         if len(self._granted) >= self.quorum:
             return Ready(self.become_leader(now))
         if len(self._denied) >= self.quorum:
@@ -515,7 +526,7 @@ class RaftNode:
         expected = self.term + 1 if msg.vote_granted else self.term
         if self.role is not Role.PRE_CANDIDATE or msg.term != expected or msg.src not in self.peers:
             return Ready([])
-        (self._granted if msg.vote_granted else self._denied).add(msg.src)
+        self._record_answer(msg.src, msg.vote_granted)
         if len(self._granted) >= self.quorum:
             persist, out = self.become_candidate(now)
             return Ready(out, persist)
