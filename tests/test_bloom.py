@@ -458,3 +458,14 @@ class BloomMachine(RuleBasedStateMachine):
 
 TestBloomMachine = BloomMachine.TestCase
 TestBloomMachine.settings = settings(max_examples=40, stateful_step_count=20, deadline=None)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 7, 13])
+def test_contains_many_agrees_with_in_for_every_number_of_hashes(k: int) -> None:
+    # Lookups probe two positions for every key and the rest for survivors only.
+    bf = BloomFilter.from_size(4096, k, seed=5)
+    bf.add_many(range(0, 600, 2))
+    probes = np.arange(40_000, dtype=np.int64)
+    got = bf.contains_many(probes)
+    assert got.tolist() == [int(p) in bf for p in probes]
+    assert got[0:600:2].all() and 0 < got.sum() < 40_000

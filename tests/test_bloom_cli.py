@@ -68,18 +68,3 @@ def test_every_bloom_workload_runs_on_every_available_implementation(workload: o
     for impl in workload.impls:
         if impl.available():
             impl.make(data, subject)()
-
-
-def test_interleaved_bench_reports_a_ratio_per_workload(capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["bloom", "bench-interleaved", "--quick", "--rounds", "5", "--impls", "set", "--json"]
-    assert main(argv) == 0
-    report = json.loads(capsys.readouterr().out)
-    ids = [w["id"] for w in report["workloads"]]
-    assert "bloom/add-str" in ids and "bloom/contains_many-uint64" in ids
-    for w in report["workloads"]:
-        names = [r["impl"] for r in w["results"]]
-        assert names[0] == "dskata" and w["results"][0]["dskata_speedup"] == 1.0
-
-
-def test_interleaved_bench_refuses_too_few_rounds(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["bloom", "bench-interleaved", "--rounds", "2"]) == 2

@@ -79,6 +79,35 @@ def test_counters_saturate_at_15_and_then_never_move() -> None:
     assert cbf.count("x") == 15
 
 
+def test_a_filter_holding_no_insertions_refuses_every_removal() -> None:
+    # Saturated counters survive removals, so without this check a 21st removal of "x"
+    # would pass the zero-counter test and drive len() negative (len() then raises).
+    cbf = CountingBloomFilter(100)
+    for _ in range(20):
+        cbf.add("x")
+    for _ in range(20):
+        cbf.remove("x")
+    before = cbf.to_bytes()
+    with pytest.raises(NotInFilterError, match="no insertions"):
+        cbf.remove("x")
+    with pytest.raises(NotInFilterError, match="holds 0 insertions"):
+        cbf.remove_many(["x"])
+    assert cbf.to_bytes() == before and len(cbf) == 0
+    cbf._check()
+
+
+def test_remove_many_refuses_more_keys_than_insertions() -> None:
+    cbf = CountingBloomFilter(100)
+    for _ in range(16):
+        cbf.add("x")  # saturated: removals never meet a zero counter
+    before = cbf.to_bytes()
+    with pytest.raises(NotInFilterError, match="17 keys"):
+        cbf.remove_many(["x"] * 17)
+    assert cbf.to_bytes() == before
+    cbf.remove_many(["x"] * 16)
+    assert len(cbf) == 0
+
+
 def test_batch_add_and_remove_match_the_scalar_path() -> None:
     keys = [i % 37 for i in range(300)] + ["a", "a", "b"]
     one, many = CountingBloomFilter(50, 0.05), CountingBloomFilter(50, 0.05)

@@ -132,6 +132,53 @@ def test_a_scalable_header_with_too_many_filters_is_refused() -> None:
         ScalableBloomFilter.from_bytes(data)
 
 
+@pytest.mark.parametrize(
+    ("cls", "kind"),
+    [(BloomFilter, serial.KIND_BLOOM), (CountingBloomFilter, serial.KIND_COUNTING_BLOOM)],
+)
+def test_an_item_count_len_cannot_report_is_refused(cls: Any, kind: int) -> None:
+    # A valid checksum over a count of 2**64 - 1: len() would raise OverflowError later.
+    f = cls(100)
+    frame = serial.unpack(f.to_bytes(), kind)
+    for count in (2**63, 2**64 - 1):
+        data = serial.pack(
+            kind, seed=0, count=count, params=bytes(frame.params), payload=bytes(frame.payload)
+        )
+        with pytest.raises(ValueError, match="item count"):
+            cls.from_bytes(data)
+
+
+def _rewrite_scalable(sbf: ScalableBloomFilter, count: int, sub_counts: list[int]) -> bytes:
+    frame = serial.unpack(sbf.to_bytes(), serial.KIND_SCALABLE_BLOOM)
+    payload = bytearray(frame.payload)
+    offset = 0
+    for f, c in zip(sbf.filters, sub_counts, strict=True):
+        struct.pack_into("<Q", payload, offset, c)
+        offset += 8 + f.nbytes
+    return serial.pack(
+        serial.KIND_SCALABLE_BLOOM,
+        seed=sbf.seed,
+        count=count,
+        params=bytes(frame.params),
+        payload=bytes(payload),
+    )
+
+
+def test_scalable_filter_counts_that_no_growth_could_produce_are_refused() -> None:
+    sbf = ScalableBloomFilter(20, 0.01)
+    sbf.add_many(range(50))  # filters of capacity 20 (full) and 40 (30 keys)
+    assert [len(f) for f in sbf.filters] == [20, 30]
+    assert ScalableBloomFilter.from_bytes(_rewrite_scalable(sbf, 50, [20, 30])) == sbf
+    for count, subs, words in [
+        (50, [20, 41], "capacity 40"),  # more keys than the newest filter holds
+        (50, [19, 30], "must be full"),  # an older filter that did not fill up
+        (49, [20, 30], "item count"),  # fewer insertions than the filters hold
+        (2**64 - 1, [20, 30], "item count"),
+    ]:
+        with pytest.raises(ValueError, match=words):
+            ScalableBloomFilter.from_bytes(_rewrite_scalable(sbf, count, subs))
+
+
 _CHILD = """
 import sys
 from dskata.bloom import BloomFilter, CountingBloomFilter, ScalableBloomFilter

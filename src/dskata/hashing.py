@@ -50,6 +50,8 @@ import mmh3
 import numpy as np
 import numpy.typing as npt
 
+from dskata._murmur3 import pair_rows_ascii
+
 __all__ = [
     "FMIX64_C1",
     "FMIX64_C2",
@@ -63,6 +65,7 @@ __all__ = [
     "hash128",
     "hash_pair",
     "hash_pair_many",
+    "hash_pair_rows",
     "indexes",
     "indexes_many",
     "normalize_key",
@@ -282,9 +285,13 @@ def _check_array_dtype(arr: npt.NDArray[Any]) -> None:
         )
 
 
-def _pair_iterable(keys: Iterable[object], seed: int) -> tuple[U64Array, U64Array]:
-    """Both 64-bit halves per key: ``(hash64 values, second values)`` for an iterable."""
+def _rows_iterable(keys: Iterable[object], seed: int) -> U64Array:
+    """``(n, 2)`` rows of both 64-bit halves per key (``h2`` not yet forced odd), writable."""
     items = keys if isinstance(keys, (list, tuple)) else list(keys)
+    # Batches of ASCII str: MurmurHash3 on whole columns of keys, no Python call per key.
+    rows = pair_rows_ascii(items, seed)
+    if rows is not None:
+        return rows
     digest: Any = mmh3.hash_bytes
     try:
         # One 16-byte MurmurHash3 digest per key, joined into one buffer: cheaper than building
@@ -292,13 +299,11 @@ def _pair_iterable(keys: Iterable[object], seed: int) -> tuple[U64Array, U64Arra
         # scalars and bytearrays raise TypeError and take the general path, key by key.
         buf = b"".join([digest(k, seed) for k in items])
     except TypeError:
-        h1 = np.empty(len(items), dtype=np.uint64)
-        h2 = np.empty(len(items), dtype=np.uint64)
+        out = np.empty((len(items), 2), dtype=np.uint64)
         for i, key in enumerate(items):
-            h1[i], h2[i] = _pair_normalized(normalize_key(key), seed)
-        return h1, h2
-    halves = np.frombuffer(buf, dtype="<u8").reshape(-1, 2)
-    return halves[:, 0].astype(np.uint64), halves[:, 1].astype(np.uint64)
+            out[i] = _pair_normalized(normalize_key(key), seed)
+        return out
+    return np.frombuffer(buf, dtype="<u8").reshape(-1, 2).astype(np.uint64)
 
 
 def _pair_normalized(norm: bytes | int, seed: int) -> tuple[int, int]:
@@ -312,8 +317,9 @@ def _pair_normalized(norm: bytes | int, seed: int) -> tuple[int, int]:
 def hash64_many(keys: npt.ArrayLike | Iterable[Key], seed: int = 0) -> U64Array:
     """Return the 64-bit hashes of ``keys`` as a ``uint64`` array, equal to :func:`hash64` per key.
 
-    A numpy integer array is hashed by a vectorised ``fmix64`` (no Python loop); a ``str`` or
-    ``bytes`` array, or any other iterable of keys, by a loop over MurmurHash3.
+    A numpy integer array is hashed by a vectorised ``fmix64`` (no Python loop); a batch of ASCII
+    ``str`` keys by MurmurHash3 vectorised over the batch; any other iterable of keys by a loop
+    over MurmurHash3.
 
     Complexity: O(n) for n keys.
 
@@ -323,16 +329,24 @@ def hash64_many(keys: npt.ArrayLike | Iterable[Key], seed: int = 0) -> U64Array:
     True
     """
     seed = validate_seed(seed)
+    pattern, items = _batch(keys)
+    if pattern is not None:
+        return fmix64_into(pattern, _seed_key(seed), np.empty(pattern.shape[0], np.uint64))
+    return np.ascontiguousarray(_rows_iterable(items, seed)[:, 0])
+
+
+def _batch(keys: object) -> tuple[U64Array | None, Iterable[object]]:
+    """Validate a batch: ``(uint64 pattern, ())`` for integer arrays, else ``(None, items)``."""
     if isinstance(keys, np.ndarray):
         if keys.ndim != 1:
             raise ValueError(f"keys must be a 1-D array, got shape {keys.shape}")
         _check_array_dtype(keys)
         pattern = _as_uint64_pattern(keys)
         if pattern is not None:
-            return fmix64_into(pattern, _seed_key(seed), np.empty(pattern.shape[0], np.uint64))
-        return _pair_iterable(keys.tolist(), seed)[0]
+            return pattern, ()
+        return None, keys.tolist()
     _refuse_single_key(keys)
-    return _pair_iterable(keys, seed)[0]  # type: ignore[arg-type]
+    return None, keys  # type: ignore[return-value]
 
 
 def _refuse_single_key(keys: object) -> None:
@@ -367,28 +381,47 @@ def hash_pair(key: Key, seed: int = 0) -> tuple[int, int]:
 def hash_pair_many(keys: npt.ArrayLike | Iterable[Key], seed: int = 0) -> tuple[U64Array, U64Array]:
     """Return ``(h1, h2)`` arrays equal, key by key, to :func:`hash_pair`.
 
-    Complexity: O(n), vectorised for integer arrays.
+    Complexity: O(n), vectorised for integer arrays and ASCII ``str`` batches.
 
     >>> h1, h2 = hash_pair_many(["apple", "pear"])
     >>> (int(h1[1]), int(h2[1])) == hash_pair("pear")
     True
     """
     seed = validate_seed(seed)
-    if isinstance(keys, np.ndarray):
-        if keys.ndim != 1:
-            raise ValueError(f"keys must be a 1-D array, got shape {keys.shape}")
-        _check_array_dtype(keys)
-        pattern = _as_uint64_pattern(keys)
-        if pattern is None:
-            h1, h2 = _pair_iterable(keys.tolist(), seed)
-        else:
-            h1 = fmix64_into(pattern, _seed_key(seed), np.empty(pattern.shape[0], np.uint64))
-            h2 = fmix64_into(h1, _H2_KEY, np.empty_like(h1))
+    pattern, items = _batch(keys)
+    if pattern is not None:
+        h1 = fmix64_into(pattern, _seed_key(seed), np.empty(pattern.shape[0], np.uint64))
+        h2 = fmix64_into(h1, _H2_KEY, np.empty_like(h1))
+        h2 |= np.uint64(1)
+        return h1, h2
+    rows = _rows_iterable(items, seed)
+    rows[:, 1] |= np.uint64(1)
+    return np.ascontiguousarray(rows[:, 0]), np.ascontiguousarray(rows[:, 1])
+
+
+def hash_pair_rows(keys: npt.ArrayLike | Iterable[Key], seed: int = 0) -> U64Array:
+    """Return an ``(n, 2)`` ``uint64`` array whose row ``j`` is ``hash_pair(keys[j], seed)``.
+
+    The layout structures that carry both hashes of a key together want (selecting rows keeps
+    them paired); for iterables of keys it is produced without a copy.
+
+    Complexity: O(n), vectorised for integer arrays and ASCII ``str`` batches.
+
+    >>> rows = hash_pair_rows(["apple", "pear"])
+    >>> rows.shape, tuple(int(v) for v in rows[0]) == hash_pair("apple")
+    ((2, 2), True)
+    """
+    seed = validate_seed(seed)
+    pattern, items = _batch(keys)
+    if pattern is not None:
+        rows = np.empty((pattern.shape[0], 2), dtype=np.uint64)
+        h1 = fmix64_into(pattern, _seed_key(seed), np.empty(pattern.shape[0], np.uint64))
+        rows[:, 0] = h1
+        rows[:, 1] = fmix64_into(h1, _H2_KEY, h1)
     else:
-        _refuse_single_key(keys)
-        h1, h2 = _pair_iterable(keys, seed)  # type: ignore[arg-type]
-    h2 |= np.uint64(1)
-    return h1, h2
+        rows = _rows_iterable(items, seed)
+    rows[:, 1] |= np.uint64(1)
+    return rows
 
 
 # ---------------------------------------------------------------- k indexes, d rows

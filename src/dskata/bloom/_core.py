@@ -3,7 +3,7 @@
 The positions of a key are exactly :func:`dskata.hashing.indexes` (Kirsch–Mitzenmacher double
 hashing, ``g_i = (h1 + i * h2) mod 2**64 mod m``). The filters do not call ``indexes`` per key
 because its argument checks cost more than the probes themselves; instead they take ``(h1, h2)``
-from :func:`dskata.hashing.hash_pair` / :func:`~dskata.hashing.hash_pair_many` (the one place
+from :func:`dskata.hashing.hash_pair` / :func:`~dskata.hashing.hash_pair_rows` (the one place
 keys become hashes) and step through the positions themselves. ``tests/test_bloom.py`` proves
 both paths equal ``indexes`` / ``indexes_many`` bit for bit.
 
@@ -20,12 +20,14 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from dskata.hashing import MASK64, hash_pair, hash_pair_many
+from dskata.hashing import MASK64, hash_pair, hash_pair_rows
 
 U64Array = npt.NDArray[np.uint64]
 I64Array = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
+#: Lookups probe this many positions for every key, the rest only for keys still possibly present.
+EARLY_ROWS: Final = 2
 #: Keys per block on the batch paths: ~16K keys x k probes keep the temporaries in L2.
 CHUNK: Final = 16384
 #: Largest bit (or counter) array a filter may have: 2**48 bits is 32 TiB, beyond any machine.
@@ -33,6 +35,8 @@ MAX_BITS: Final = 1 << 48
 #: More hash functions than this only happens for error rates below 1e-300.
 MAX_HASHES: Final = 4096
 LN2: Final = math.log(2.0)
+#: Insertion counts stay below 2**63, so ``len()`` (a C ``ssize_t``) can always report them.
+MAX_ITEMS: Final = 1 << 63
 
 
 def check_int(value: object, name: str, low: int, high: int | None = None) -> int:
@@ -104,6 +108,13 @@ def estimate_items(bits: int, hashes: int, set_bits: int) -> float:
     return -(bits / hashes) * math.log1p(-set_bits / bits)
 
 
+def check_loaded_count(count: int, what: str = "item count") -> int:
+    """Refuse a serialised insertion count no filter could reach (``len`` must fit ``ssize_t``)."""
+    if not 0 <= count < MAX_ITEMS:
+        raise ValueError(f"corrupt header: {what} {count} outside [0, 2**63)")
+    return count
+
+
 def sized(capacity: object, error_rate: object) -> tuple[int, float, int, int]:
     """Validate ``(capacity, error_rate)`` and return ``(n, p, m, k)``."""
     n = check_int(capacity, "capacity", 1)
@@ -135,7 +146,8 @@ def positions(key: Any, k: int, m: int, seed: int) -> list[int]:
 def hash_keys(keys: object, seed: int) -> U64Array:
     """Hash a batch of keys (numpy integer array or iterable) to ``(n, 2)`` rows ``[h1, h2]``.
 
-    Every key is validated here, before any filter state changes.
+    Every key is validated here, before any filter state changes; the rows are
+    :func:`dskata.hashing.hash_pair_rows` (vectorised for integer arrays and ASCII ``str``).
     """
     if isinstance(keys, np.ndarray):
         if keys.ndim != 1:
@@ -144,15 +156,14 @@ def hash_keys(keys: object, seed: int) -> U64Array:
             raise TypeError(
                 f"keys array has dtype {keys.dtype}: keys must be integers, str or bytes"
             )
-        return np.stack(hash_pair_many(keys, seed), axis=1)
-    if isinstance(keys, (str, bytes, bytearray, memoryview)):
+    elif isinstance(keys, (str, bytes, bytearray, memoryview)):
         raise TypeError(
             f"keys must be an iterable of keys, not a single {type(keys).__name__}; "
             "use add()/in for one key"
         )
-    if not isinstance(keys, Iterable):
+    elif not isinstance(keys, Iterable):
         raise TypeError(f"keys must be an iterable of keys, got {type(keys).__name__}")
-    return np.stack(hash_pair_many(keys, seed), axis=1)
+    return hash_pair_rows(keys, seed)
 
 
 def probe_chunks(hashes: U64Array, k: int, m: int) -> Iterator[tuple[int, I64Array]]:
@@ -165,7 +176,7 @@ def probe_chunks(hashes: U64Array, k: int, m: int) -> Iterator[tuple[int, I64Arr
     with np.errstate(over="ignore"):
         for start in range(0, n, CHUNK):
             block = hashes[start : start + CHUNK]
-            step = block[:, 1]
+            step = block[:, 1].copy()  # contiguous: it is read k - 1 times
             out = np.empty((k, block.shape[0]), dtype=np.uint64)
             x = block[:, 0].copy()
             for i in range(k):
@@ -174,6 +185,36 @@ def probe_chunks(hashes: U64Array, k: int, m: int) -> Iterator[tuple[int, I64Arr
                     x += step
             # m < 2**48, so every position fits an int64 (numpy indexes fastest with intp).
             yield start, out.view(np.int64)
+
+
+def block_positions(x: U64Array, step: U64Array, rows: int, m: int) -> I64Array:
+    """Positions ``x, x + step, ...`` (``rows`` of them, mod ``2**64``) mod ``m`` as ``(rows, n)``.
+
+    ``x`` is advanced in place to the last position's hash (``rows - 1`` steps).
+    """
+    mm = np.uint64(m)
+    out = np.empty((rows, x.shape[0]), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for i in range(rows):
+            np.remainder(x, mm, out=out[i])
+            if i + 1 < rows:
+                x += step
+    return out.view(np.int64)
+
+
+def all_bits_set(buf: npt.NDArray[np.uint8], pos: I64Array) -> BoolArray:
+    """For each column of the ``(rows, n)`` positions: are all its bits set in packed ``buf``?"""
+    # Gather from the packed bytes: 1/8 of the memory of one byte per bit, so the random reads
+    # stay in cache (unpacking first measured 2x slower at 1M keys). Whole (rows, n) arrays at
+    # once; the shift is the position's low byte & 7 (an unsafe cast to uint8 keeps it), about
+    # 20% faster than row by row with int64 ``& 7``.
+    shift = pos.astype(np.uint8)
+    shift &= np.uint8(7)
+    probed = buf.take(pos >> 3)
+    probed >>= shift
+    hit: npt.NDArray[np.uint8] = np.bitwise_and.reduce(probed, axis=0)
+    hit &= np.uint8(1)
+    return hit.view(np.bool_)
 
 
 def as_uint8(buffer: Any) -> npt.NDArray[np.uint8]:

@@ -178,8 +178,9 @@ class CountingBloomFilter:
         """Remove one insertion of ``key``.
 
         Raises:
-            NotInFilterError: a counter of ``key`` is zero, so it was never added (nothing
-                changes). Removing a false positive is not detectable: remove only added keys.
+            NotInFilterError: a counter of ``key`` is zero, so it was never added, or the
+                filter holds no insertions (nothing changes). Removing a false positive is
+                not detectable: remove only added keys.
 
         Complexity: O(k).
         """
@@ -194,6 +195,8 @@ class CountingBloomFilter:
                 raise NotInFilterError(
                     f"cannot remove {key!r}: it was never added (counter {p} is {value})"
                 )
+        if self._count == 0:
+            raise NotInFilterError(f"cannot remove {key!r}: the filter holds no insertions")
         for p in pos:
             b = p >> 1
             shift = (p & 1) << 2
@@ -274,14 +277,19 @@ class CountingBloomFilter:
         """Remove every key of ``keys``, all or nothing.
 
         Raises:
-            NotInFilterError: removing the keys one by one would meet a zero counter; nothing
-                changes.
+            NotInFilterError: removing the keys one by one would meet a zero counter, or
+                there are more keys than insertions; nothing changes.
 
         Complexity: O(n k log(n k)).
         """
         h1 = _core.hash_keys(keys, self._seed)
         if h1.shape[0] == 0:
             return
+        if h1.shape[0] > self._count:
+            raise NotInFilterError(
+                f"cannot remove {h1.shape[0]} keys: the filter holds {self._count} insertions "
+                "(nothing was removed)"
+            )
         uniq, times = self._deltas(h1)
         cur = self._values(uniq).astype(np.int64)
         short = (cur != MAX_COUNT) & (cur < times)
@@ -349,7 +357,7 @@ class CountingBloomFilter:
 
     def copy(self) -> CountingBloomFilter:
         """An independent copy."""
-        out = CountingBloomFilter.__new__(CountingBloomFilter)
+        out = type(self).__new__(type(self))
         out._m, out._k, out._seed = self._m, self._k, self._seed
         out._capacity, out._error_rate = self._capacity, self._error_rate
         out._count = self._count
@@ -410,7 +418,7 @@ class CountingBloomFilter:
         out._m, out._k, out._seed = m, k, frame.seed
         out._capacity = capacity or None
         out._error_rate = error_rate if capacity else None
-        out._count = frame.count
+        out._count = _core.check_loaded_count(frame.count)
         out._counters = bytearray(frame.payload)
         return out
 

@@ -237,7 +237,7 @@ class ScalableBloomFilter:
 
     def copy(self) -> ScalableBloomFilter:
         """An independent copy."""
-        out = ScalableBloomFilter.__new__(ScalableBloomFilter)
+        out = type(self).__new__(type(self))
         out._n0, out._error_rate, out._growth = self._n0, self._error_rate, self._growth
         out._ratio, out._seed, out._count = self._ratio, self._seed, self._count
         out._filters = [f.copy() for f in self._filters]
@@ -309,13 +309,31 @@ class ScalableBloomFilter:
             raise ValueError(
                 f"corrupt payload: {len(frame.payload)} bytes, the parameters need {expected}"
             )
+        total = _core.check_loaded_count(frame.count)
+        counts = []
+        offset = 0
+        for i, (capacity, _, m, _) in enumerate(sizes):
+            (count,) = _SUB.unpack_from(frame.payload, offset)
+            offset += _SUB.size + (m + 7) // 8
+            # Older filters are full (growth happens only then), the newest holds at most its
+            # capacity, and every key a filter holds was counted by the whole structure.
+            full = i < nfilters - 1
+            if count > capacity or (full and count != capacity):
+                raise ValueError(
+                    f"corrupt payload: filter {i} claims {count} keys, capacity {capacity}"
+                    + (" (an older filter must be full)" if full else "")
+                )
+            counts.append(count)
+        if sum(counts) > total:
+            raise ValueError(
+                f"corrupt header: item count {total} is below the filters' {sum(counts)} keys"
+            )
         out = cls.__new__(cls)
         out._n0, out._error_rate, out._growth, out._ratio = n0, p, growth, ratio
-        out._seed, out._count = frame.seed, frame.count
+        out._seed, out._count = frame.seed, total
         out._filters = []
         offset = 0
-        for capacity, rate, m, k in sizes:
-            (count,) = _SUB.unpack_from(frame.payload, offset)
+        for (capacity, rate, m, k), count in zip(sizes, counts, strict=True):
             offset += _SUB.size
             chunk = frame.payload[offset : offset + (m + 7) // 8]
             offset += len(chunk)

@@ -6,9 +6,8 @@
   the rate against fill beside the theoretical curve.
 * ``dskata bloom scalable --factor 100``: grow a :class:`ScalableBloomFilter` far past its
   initial capacity and compare its rate and memory with a filter sized in advance.
-* ``dskata bloom bench-interleaved``: the ``bloom`` benchmark workloads with rounds interleaved
-  (each round runs every implementation once, in turn) and CPU time, so that load from other
-  processes spreads over all sides of a ratio; for noisy, shared machines.
+
+Benchmarks of the family are ``dskata bench bloom`` (rounds interleaved across implementations).
 """
 
 from __future__ import annotations
@@ -150,16 +149,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sc.add_argument("--json", action="store_true")
     sc.set_defaults(func=_run_scalable)
 
-    bi = bsub.add_parser(
-        "bench-interleaved",
-        help="bloom benchmark workloads, rounds interleaved across implementations (CPU time)",
-    )
-    bi.add_argument("--rounds", type=int, default=7, help="timed rounds (>= 5)")
-    bi.add_argument("--quick", action="store_true", help="small sizes")
-    bi.add_argument("--impls", nargs="+", metavar="NAME", help="only these implementations")
-    bi.add_argument("--json", action="store_true")
-    bi.set_defaults(func=_run_interleaved)
-
     def _usage(args: argparse.Namespace) -> int:
         p.print_help()
         return 2
@@ -278,59 +267,4 @@ def _run_scalable(args: argparse.Namespace) -> int:
             ("no false negatives", str(result["no_false_negatives"])),
         ],
     )
-    return 0
-
-
-def _run_interleaved(args: argparse.Namespace) -> int:
-    from dskata.bench.core import all_workloads
-    from dskata.cli import CommandError
-
-    if args.rounds < 5:
-        raise CommandError(f"--rounds must be >= 5, got {args.rounds}")
-    report: list[dict[str, Any]] = []
-    for w in all_workloads():
-        if w.family != "bloom":
-            continue
-        n = w.size(args.quick)
-        data = w.setup(n)
-        subject = w.resolve_subject()
-        impls = [
-            i
-            for i in w.impls
-            if i.available() and (not args.impls or i.name in args.impls or i.kind == "dskata")
-        ]
-        for impl in impls:  # warm-up, untimed
-            impl.make(data, subject)()
-        times: dict[str, list[float]] = {i.name: [] for i in impls}
-        for _ in range(args.rounds):
-            for impl in impls:
-                op = impl.make(data, subject)
-                started = time.process_time()
-                op()
-                times[impl.name].append(time.process_time() - started)
-        medians = {name: sorted(ts)[len(ts) // 2] for name, ts in times.items()}
-        ours = medians["dskata"]
-        report.append(
-            {
-                "id": w.id,
-                "items": n,
-                "results": [
-                    {"impl": name, "ns_per_item": 1e9 * t / n, "dskata_speedup": t / ours}
-                    for name, t in medians.items()
-                ],
-            }
-        )
-    if args.json:
-        print_json({"rounds": args.rounds, "clock": "process_time", "workloads": report})
-        return 0
-    for entry in report:
-        print_table(
-            f"{entry['id']} ({entry['items']:,} items), median CPU time of {args.rounds} "
-            "interleaved rounds",
-            ["implementation", "ns per item", "dskata speed-up"],
-            [
-                (r["impl"], f"{r['ns_per_item']:,.0f}", f"{r['dskata_speedup']:.2f}x")
-                for r in entry["results"]
-            ],
-        )
     return 0
