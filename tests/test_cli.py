@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -79,3 +80,41 @@ def test_bench_table_names_every_implementation(capsys: pytest.CaptureFixture[st
 def test_bench_impl_must_name_an_existing_object(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "--impl", "dskata.hashing:nothing_here"]) == 2
     assert "no attribute" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("spec", ["no_such_module_xyz:Foo", "dskata.no_such_module:Foo"])
+def test_bench_impl_that_cannot_import_is_one_line(
+    spec: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["bench", "hashing", "--quick", "--impl", spec]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot import" in err
+
+
+def test_bench_impl_file_with_a_syntax_error_is_one_line(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("def broken(:\n")
+    assert main(["bench", "hashing", "--impl", f"{bad}:x"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "SyntaxError" in err
+
+
+def test_argparse_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["bench", "--rounds", "x"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--rounds" in err and "--help" in err
+
+
+def test_piped_tables_are_not_cut_at_80_columns() -> None:
+    res = subprocess.run(
+        [sys.executable, "-m", "dskata", "kata", "list"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert res.returncode == 0 and "count-min-sketch" in res.stdout and "…" not in res.stdout

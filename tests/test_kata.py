@@ -164,3 +164,24 @@ def test_reference_names_exist_for_every_target() -> None:
         missing = [t for t in kata.targets if not hasattr(module, t)]
         assert not missing, f"{kata.slug}: reference lacks {missing}"
     assert get_kata("hashing").learner_filename == "hashing_kata.py"
+
+
+def test_reset_of_a_kata_never_started_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "kata", "reset", "hashing", "--dir", str(tmp_path))
+    assert code == 2 and "never started" in err
+    assert not (tmp_path / "hashing_kata.py").exists()
+
+
+def test_a_damaged_progress_file_is_kept_aside(tmp_path: Path) -> None:
+    path = tmp_path / ".dskata" / "progress.json"
+    path.parent.mkdir()
+    path.write_text("{not json")
+    progress = Progress(tmp_path)
+    assert progress.damaged is not None and progress.damaged.read_text() == "{not json"
+
+
+def test_a_bad_verify_timeout_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "kata", "verify", "hashing", "--timeout", "-1")
+    assert code == 2 and err.count("\n") == 1 and "--timeout" in err

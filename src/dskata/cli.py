@@ -26,9 +26,8 @@ class CommandError(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        # argparse prints usage plus the message; keep the usage line short and the exit code 2.
-        self.print_usage(sys.stderr)
-        self.exit(2, f"dskata: error: {message}\n")
+        # One line, like every other dskata error, with the way to the full usage.
+        self.exit(2, f"dskata: error: {message} (see: {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:

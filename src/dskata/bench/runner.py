@@ -45,8 +45,8 @@ class WorkloadResult:
     errors: dict[str, str] = field(default_factory=dict)
 
     def ratio(self, result: ImplResult) -> float | None:
-        """How many times faster dskata is than ``result`` (> 1: dskata faster)."""
-        ours = next((r for r in self.results if r.kind == "dskata"), None)
+        """How many times faster dskata (or the learner's code) is than ``result`` (> 1: faster)."""
+        ours = next((r for r in self.results if r.kind in ("dskata", "learner")), None)
         if ours is None:
             return None
         return result.median_s / ours.median_s
@@ -100,12 +100,26 @@ def load_object(spec: str) -> Any:
             raise ValueError(f"cannot import {path}")
         module = importlib.util.module_from_spec(loader_spec)
         sys.modules[mod_name] = module
-        loader_spec.loader.exec_module(module)
+        try:
+            loader_spec.loader.exec_module(module)
+        except Exception as exc:  # the user's file: report its error in one line
+            msg = f"--impl: importing {module_part} failed: {type(exc).__name__}: {exc}"
+            raise ValueError(msg) from None
     else:
-        module = importlib.import_module(module_part)
+        try:
+            module = importlib.import_module(module_part)
+        except Exception as exc:
+            msg = f"--impl: cannot import {module_part!r}: {type(exc).__name__}: {exc}"
+            raise ValueError(msg) from None
     if not hasattr(module, name):
         raise ValueError(f"--impl: {module_part} has no attribute {name!r}")
     return getattr(module, name)
+
+
+def check_rounds(rounds: int) -> None:
+    """Refuse fewer than 5 timed rounds: medians of fewer are noise."""
+    if rounds < 5:
+        raise ValueError(f"--rounds must be >= 5 (medians of fewer are noise), got {rounds}")
 
 
 def _time_once(op: Callable[[], object]) -> float:
@@ -142,8 +156,7 @@ def run_workload(
         subject: replaces dskata's object (``--impl``); default the workload's own subject.
         on_impl: called once per implementation, before its warm-up (progress reporting).
     """
-    if rounds < 5:
-        raise ValueError(f"rounds must be >= 5 (medians of fewer are noise), got {rounds}")
+    check_rounds(rounds)
     n = workload.size(quick)
     data = workload.setup(n)
     target = workload.resolve_subject() if subject is None else subject

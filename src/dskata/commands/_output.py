@@ -19,7 +19,10 @@ def console() -> Console:
     """The process-wide rich console (stdout)."""
     global _CONSOLE
     if _CONSOLE is None:
-        _CONSOLE = Console(highlight=False)
+        # Piped or redirected output has no terminal width: rich would assume 80 columns and
+        # cut table cells; a wide virtual width keeps every cell whole for files and pipes.
+        width = None if sys.stdout.isatty() else 200
+        _CONSOLE = Console(highlight=False, width=width)
     return _CONSOLE
 
 

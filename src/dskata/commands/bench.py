@@ -8,7 +8,13 @@ from typing import Any
 
 from dskata._version import __version__
 from dskata.bench.core import Impl
-from dskata.bench.runner import WorkloadResult, load_object, run_workload, select_workloads
+from dskata.bench.runner import (
+    WorkloadResult,
+    check_rounds,
+    load_object,
+    run_workload,
+    select_workloads,
+)
 from dskata.commands._output import console, print_json
 
 __all__ = ["register"]
@@ -70,7 +76,7 @@ def _print_result(res: WorkloadResult) -> None:
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     for r in res.results:
         ratio = res.ratio(r)
-        shown = "-" if r.kind == "dskata" or ratio is None else f"{ratio:.2f}x"
+        shown = "-" if r.kind in ("dskata", "learner") or ratio is None else f"{ratio:.2f}x"
         table.add_row(r.name, r.kind, _fmt_time(r.median_s), _fmt_rate(r.items_per_s), shown)
     for name in res.missing:
         table.add_row(name, "peer", "not installed", "", "")
@@ -80,6 +86,7 @@ def _print_result(res: WorkloadResult) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    check_rounds(args.rounds)
     workloads = select_workloads(args.families)
     if args.list:
         for w in workloads:

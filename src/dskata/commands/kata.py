@@ -214,17 +214,15 @@ def _show_failure(kata: Kata, failure: TestOutcome) -> None:
 
 
 def _report(kata: Kata, result: CheckResult, args: argparse.Namespace, ws: Path) -> int:
+    from rich.markup import escape
+
     c = console()
     passed = result.passed_steps()
     Progress(ws).record_check(kata.slug, passed, len(kata.steps), full=args.step is None)
     all_passed = Progress(ws).passed_steps(kata.slug)
     if result.crashed:
-        c.print(
-            f"[bold red]✗[/bold red] the checker could not run the contract:\n"
-            f"{_indent(result.crashed)}",
-            soft_wrap=True,
-            markup=False,
-        )
+        c.print("[bold red]✗[/bold red] the checker could not run the contract:")
+        c.print(_indent(result.crashed), soft_wrap=True, markup=False)
         return 1
     failures = result.failures()
     if result.timed_out:
@@ -235,7 +233,9 @@ def _report(kata: Kata, result: CheckResult, args: argparse.Namespace, ws: Path)
                 "imported? (or raise --timeout on a slow machine)"
             )
         else:
-            where = f"while step {running.get('step')} was running: {running.get('sentence')}"
+            where = escape(
+                f"while step {running.get('step')} was running: {running.get('sentence')}"
+            )
         c.print(
             f"[bold red]✗[/bold red] stopped after {args.timeout:g} s: your code did not finish "
             f"(an infinite loop?) {where}",
@@ -379,6 +379,11 @@ def _reset(args: argparse.Namespace) -> int:
     kata = get_kata(args.slug)
     ws = _workspace(args)
     target = ws / kata.learner_filename
+    if not target.exists() and not Progress(ws).entry(kata.slug):
+        raise KataError(
+            f"nothing to reset: {kata.slug} was never started in {ws}; "
+            f"dskata kata start {kata.slug} --dir {args.dir}"
+        )
     if target.exists():
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
         backup = ws / ".dskata" / "backup" / f"{kata.module}.{stamp}.py"
@@ -411,6 +416,8 @@ def _verify(args: argparse.Namespace) -> int:
     jobs = args.jobs if args.jobs is not None else max(1, os.cpu_count() or 1)
     if jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {jobs}")
+    if args.timeout <= 0:
+        raise ValueError(f"--timeout must be > 0 seconds, got {args.timeout}")
     # Each run is a child process, so threads here only wait: N jobs use N cores.
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         runs = list(pool.map(lambda k: _verify_one(k, args.timeout), katas))
@@ -468,13 +475,14 @@ def _bench(args: argparse.Namespace) -> int:
             res.results = [
                 r
                 if r.kind != "dskata"
-                else type(r)("yours", "dskata", r.median_s, r.rounds, r.items)
+                else type(r)("yours", "learner", r.median_s, r.rounds, r.items)
                 for r in res.results
             ]
             ref = run_workload(w, quick=args.quick)
             ours = next(r for r in ref.results if r.kind == "dskata")
             res.results.insert(
-                1, type(ours)("dskata reference", "peer", ours.median_s, ours.rounds, ours.items)
+                1,
+                type(ours)("dskata", "reference", ours.median_s, ours.rounds, ours.items),
             )
             _print_result(res)
             ran += 1

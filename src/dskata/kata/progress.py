@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -22,6 +23,7 @@ class Progress:
     """Per-kata state of one workspace: started, steps passed, completed."""
 
     def __init__(self, workspace: str | Path) -> None:
+        self.damaged: Path | None = None
         self.workspace = Path(workspace)
         self.path = self.workspace / ".dskata" / "progress.json"
         self._data: dict[str, Any] = {"version": _VERSION, "katas": {}}
@@ -29,9 +31,14 @@ class Progress:
             try:
                 loaded = json.loads(self.path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
-                loaded = None  # a damaged file is replaced, never fatal
+                loaded = None
             if isinstance(loaded, dict) and isinstance(loaded.get("katas"), dict):
                 self._data = loaded
+            else:
+                # A damaged file is never fatal; it is kept beside the new one for inspection.
+                self.damaged = self.path.with_name("progress.json.damaged")
+                with contextlib.suppress(OSError):
+                    self.path.replace(self.damaged)
 
     def entry(self, slug: str) -> dict[str, Any]:
         """The stored entry for ``slug`` (empty when never started)."""

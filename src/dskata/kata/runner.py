@@ -153,6 +153,14 @@ def run_contract(
     """
     if step is not None:
         kata.step(step)  # raises KataError for an unknown step
+    if timeout <= 0:
+        raise ValueError(f"--timeout must be > 0 seconds, got {timeout}")
+    missing = [m for m in ("pytest", "hypothesis") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise KataError(
+            f"checking a kata needs {' and '.join(missing)}, which are not installed: "
+            'pip install "dskata[test]" (or, in a clone: pip install -e ".[test]")'
+        )
     with tempfile.TemporaryDirectory(prefix="dskata-check-") as tmp:
         tmpdir = Path(tmp)
         report = tmpdir / "report.jsonl"
@@ -166,7 +174,7 @@ def run_contract(
             "-c",
             str(ini),
             "--rootdir",
-            str(tmpdir),
+            str(learner_file.parent if learner_file is not None else tmpdir),
             "-p",
             "no:cacheprovider",
             "-p",
