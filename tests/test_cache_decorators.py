@@ -405,3 +405,203 @@ def test_caching_len_itself_does_not_confuse_the_wrapper() -> None:
             assert len("abcdefghijklmn"[:i]) == i
     finally:
         builtins.len = old
+
+
+@pytest.mark.parametrize("lock", [None, threading.Lock()], ids=["unlocked", "locked"])
+def test_cached_makes_one_lookup_per_call_in_the_caches_statistics(lock: Any) -> None:
+    """A miss then a hit through cached(LRUCache) count one miss and one hit, not two misses."""
+    c: LRUCache[Any, int] = LRUCache(4)
+
+    @cached(c, lock=lock)
+    def f(x: int) -> int:
+        return x + 1
+
+    assert f(1) == 2 and f(1) == 2
+    assert c.info()[:2] == (1, 1), f"got (hits, misses) {c.info()[:2]}, expected (1, 1)"
+
+
+def test_cached_cache_info_reports_the_caches_currsize_and_plain_mappings_as_unbounded() -> None:
+    """cache_info() takes maxsize and currsize from a sized cache, (None, len) from a dict."""
+    sized: LRUCache[Any, str] = LRUCache(10, getsizeof=len)
+    f = cached(sized, info=True)(lambda n: "x" * n)
+    g = cached({}, info=True)(lambda n: n)
+    f(3), f(3), g(1)
+    assert f.cache_info() == (1, 1, 10, 3)  # type: ignore[attr-defined]
+    assert g.cache_info() == (0, 1, None, 1)  # type: ignore[attr-defined]
+
+
+def test_cached_with_a_condition_computes_each_key_once_under_concurrent_callers() -> None:
+    """cached(cache, condition=Condition()) makes concurrent callers of a key wait for one."""
+    calls = []
+    gate = threading.Event()
+
+    @cached(LRUCache(8), condition=threading.Condition(), info=True)
+    def slow(x: int) -> int:
+        calls.append(x)
+        gate.wait(5)
+        return x * 2
+
+    results: list[int] = []
+    threads = [threading.Thread(target=lambda: results.append(slow(21))) for _ in range(6)]
+    for t in threads:
+        t.start()
+    time.sleep(0.05)
+    gate.set()
+    for t in threads:
+        t.join(5)
+    assert results == [42] * 6 and calls == [21], f"got {calls} calls, expected one"
+    assert slow.cache_info()[:2] == (5, 1)  # type: ignore[attr-defined]
+    assert slow.cache_condition is not None  # type: ignore[attr-defined]
+
+
+def test_cachedmethod_cache_clear_empties_that_instances_cache() -> None:
+    """Method.cache_clear(obj) clears obj's cache (cachetools' cachedmethod API)."""
+
+    class Doubler:
+        def __init__(self) -> None:
+            self.cache: LRUCache[Any, int] = LRUCache(8)
+
+        @cachedmethod(lambda self: self.cache, lock=lambda self: threading.Lock())
+        def double(self, x: int) -> int:
+            return 2 * x
+
+    d = Doubler()
+    assert d.double(2) == 4 and len(d.cache) == 1
+    Doubler.double.cache_clear(d)  # type: ignore[attr-defined]
+    assert len(d.cache) == 0
+
+
+def test_cachedmethod_with_a_condition_computes_each_key_once() -> None:
+    """cachedmethod(..., condition=lambda self: self.cond) lets one caller compute a key."""
+    gate = threading.Event()
+
+    class Slow:
+        def __init__(self) -> None:
+            self.cache: LRUCache[Any, int] = LRUCache(8)
+            self.cond = threading.Condition()
+            self.calls = 0
+
+        @cachedmethod(lambda self: self.cache, condition=lambda self: self.cond)
+        def get(self, x: int) -> int:
+            self.calls += 1
+            gate.wait(5)
+            return x
+
+    s = Slow()
+    threads = [threading.Thread(target=s.get, args=(1,)) for _ in range(5)]
+    for t in threads:
+        t.start()
+    time.sleep(0.05)
+    gate.set()
+    for t in threads:
+        t.join(5)
+    assert s.calls == 1 and s.cache[hashkey(1)] == 1
+
+
+class _CountedLock:
+    """cachetools' test double: counts how often the lock is entered."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __enter__(self) -> None:
+        self.count += 1
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+class _CountedCondition(_CountedLock):
+    """cachetools' test double: a condition with only wait_for and notify_all."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.wait_count = 0
+        self.notify_count = 0
+
+    def wait_for(self, predicate: Any) -> None:
+        self.wait_count += 1
+
+    def notify_all(self) -> None:
+        self.notify_count += 1
+
+
+def test_cached_uses_a_condition_exactly_as_cachetools_does() -> None:
+    """Per call: wait_for once; a miss enters the lock 3 times and notifies, a hit enters once."""
+    cond = _CountedCondition()
+    f = cached(LRUCache(2), condition=cond)(lambda x: x)
+    assert f(0) == 0 and (cond.count, cond.wait_count, cond.notify_count) == (3, 1, 1)
+    assert f(1) == 1 and (cond.count, cond.wait_count, cond.notify_count) == (6, 2, 2)
+    assert f(1) == 1 and (cond.count, cond.wait_count, cond.notify_count) == (7, 3, 2)
+    assert f.cache_lock is cond and f.cache_condition is cond  # type: ignore[attr-defined]
+
+
+def test_cached_with_a_lock_enters_it_twice_on_a_miss_and_once_on_a_hit() -> None:
+    """cachetools' lock protocol: lookup, then store; a hit only looks up."""
+    lock = _CountedLock()
+    f = cached(LRUCache(2), lock=lock, info=True)(lambda x: x)
+    assert f(0) == 0 and lock.count == 2
+    assert f(0) == 0 and lock.count == 3
+    assert f.cache_info() == (1, 1, 2, 1) and lock.count == 4  # type: ignore[attr-defined]
+
+
+class _Locked:
+    """A class whose instances are their own lock and condition (cachetools' test idiom)."""
+
+    def __init__(self, cache: Any) -> None:
+        self.cache = cache
+        self.count = 0
+        self.lock_count = self.wait_count = self.notify_count = 0
+
+    def __enter__(self) -> None:
+        self.lock_count += 1
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def wait_for(self, predicate: Any) -> None:
+        self.wait_count += 1
+
+    def notify_all(self) -> None:
+        self.notify_count += 1
+
+    @cachedmethod(lambda self: self.cache, lock=lambda self: self)
+    def locked(self, value: int) -> int:
+        self.count += 1
+        return self.count
+
+    @cachedmethod(lambda self: self.cache, condition=lambda self: self)
+    def conditioned(self, value: int) -> int:
+        self.count += 1
+        return self.count
+
+
+def test_a_bound_cachedmethod_exposes_the_instances_cache_lock_and_condition() -> None:
+    """obj.method.cache / cache_lock / cache_condition are obj's objects, as in cachetools 6+."""
+    obj = _Locked({})
+    assert obj.locked.cache is obj.cache  # type: ignore[attr-defined]
+    assert obj.locked.cache_lock is obj and obj.locked.cache_condition is None  # type: ignore[attr-defined]
+    assert obj.conditioned.cache_lock is obj and obj.conditioned.cache_condition is obj
+    assert obj.locked.cache_key is methodkey
+    assert _Locked.locked.__wrapped__(obj, 0) == 1 and len(obj.cache) == 0  # type: ignore[attr-defined]
+    assert obj.locked.__name__ == "locked"
+
+
+def test_cachedmethod_locks_and_waits_as_cachetools_does() -> None:
+    """A miss enters the lock twice (three times with a condition), a hit once."""
+    obj = _Locked({})
+    assert obj.locked(0) == 1 and obj.lock_count == 2
+    assert obj.locked(0) == 1 and obj.lock_count == 3
+    other = _Locked({})
+    assert other.conditioned(0) == 1
+    assert (other.lock_count, other.wait_count, other.notify_count) == (3, 1, 1)
+    assert other.conditioned(0) == 1
+    assert (other.lock_count, other.wait_count, other.notify_count) == (4, 2, 1)
+
+
+def test_a_bound_cachedmethods_cache_clear_empties_that_instances_cache_under_its_lock() -> None:
+    """obj.method.cache_clear() (no argument) clears obj's cache, holding obj's lock."""
+    obj = _Locked({})
+    obj.locked(0)
+    obj.locked.cache_clear()  # type: ignore[attr-defined]
+    assert len(obj.cache) == 0 and obj.lock_count == 3

@@ -333,3 +333,39 @@ def test_a_subclass_keeps_its_own_attributes_through_pickle_and_copy() -> None:
     c["a"] = 1
     for clone in (pickle.loads(pickle.dumps(c)), copy.copy(c), c.copy()):
         assert type(clone) is _Tagged and clone.tag == "blue" and dict(clone) == {"a": 1}
+
+
+def test_a_subclass_with_lock_true_gets_locked_methods_around_its_own_overrides() -> None:
+    """MyCache(..., lock=True) works: the subclass's popitem still sees evictions, its __init__
+    still runs, repr shows its name, and it pickles and copies as a locked MyCache."""
+    c = _ObservingCache(2, "tag", lock=True)
+    c.update(a=1, b=2)
+    c["c"] = 3
+    assert c.evicted == [("a", 1)] and c.tag == "tag" and isinstance(c, _ObservingCache)
+    assert repr(c).startswith("_ObservingCache({'b': 2, 'c': 3}")
+    for clone in (pickle.loads(pickle.dumps(c)), copy.copy(c)):
+        assert type(clone) is type(c) and dict(clone) == {"b": 2, "c": 3}
+        assert clone._lock is not c._lock  # type: ignore[attr-defined]
+    assert type(_ObservingCache(2, "x")) is _ObservingCache  # lock=False: the class itself
+
+
+class _ObservingCache(LRUCache[str, int]):
+    def __init__(self, maxsize: int, tag: str, **kwargs: Any) -> None:
+        super().__init__(maxsize, **kwargs)
+        self.tag = tag
+        self.evicted: list[tuple[str, int]] = []
+
+    def popitem(self) -> tuple[str, int]:
+        item = super().popitem()
+        self.evicted.append(item)
+        return item
+
+
+def test_lock_true_on_a_subclass_with_its_own_slots_is_refused_with_a_clear_error() -> None:
+    """A subclass adding __slots__ cannot be combined with the lock; the TypeError says so."""
+
+    class Slotted(LRUCache[str, int]):
+        __slots__ = ("extra",)
+
+    with pytest.raises(TypeError, match="lock=True is not supported by Slotted"):
+        Slotted(2, lock=True)

@@ -54,8 +54,8 @@ class PolicyCache(MutableMapping[K, V], Generic[K, V]):
     def __init__(
         self,
         maxsize: int,
-        *,
         getsizeof: Callable[[V], float] | None = None,
+        *,
         on_evict: Callable[[K, V], object] | None = None,
     ) -> None:
         check_maxsize(maxsize)

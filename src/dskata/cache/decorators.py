@@ -174,7 +174,8 @@ def _make_wrapper(
                 next_(hits_counter)
                 return result
             next_(misses_counter)
-            result = user_function(*args, **kwds)
+            # A direct call when there are no keywords: cheaper than unpacking an empty dict.
+            result = user_function(*args, **kwds) if kwds else user_function(*args)
             # setdefault keeps a value stored meanwhile by a recursive call or another thread.
             cache_setdefault(key, result)
             return result
@@ -200,7 +201,8 @@ def _make_wrapper(
                 next_(hits_counter)
                 return result
             next_(misses_counter)
-            result = user_function(*args, **kwds)
+            # A direct call when there are no keywords: cheaper than unpacking an empty dict.
+            result = user_function(*args, **kwds) if kwds else user_function(*args)
             # setdefault keeps a value stored meanwhile by a recursive call or another thread.
             # Each insertion adds at most one entry and is followed by its own check, so the
             # excess never exceeds the insertions still to check: at rest the size is within
@@ -274,7 +276,8 @@ def _single_flight_wrapper(
                 raise flight.error
             return flight.result
         try:
-            result = user_function(*args, **kwds)
+            # A direct call when there are no keywords: cheaper than unpacking an empty dict.
+            result = user_function(*args, **kwds) if kwds else user_function(*args)
         except BaseException as exc:
             if owner:
                 assert flight is not None
@@ -404,22 +407,57 @@ def methodkey(self: object, *args: Hashable, **kwargs: Hashable) -> Hashable:
 
 
 class _Lock(Protocol):
+    # Positional-only, as threading.Lock's own signature, so a Lock or RLock type-checks.
     def __enter__(self) -> object: ...
-    def __exit__(self, *exc: object) -> object: ...
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any, /) -> object: ...
+
+
+def _store(cache: MutableMapping[Any, Any], k: Hashable, value: Any) -> Any:
+    """Store ``value`` under ``k`` unless a value got there first (a race); return the kept one.
+
+    Uses ``in`` and assignment, not ``setdefault``: a dskata cache counts ``setdefault`` as a
+    lookup, and the miss that led here is already counted once.
+    """
+    if k in cache:  # another thread (or a recursive call) stored it meanwhile: keep that one
+        peek = getattr(cache, "peek", None)
+        if peek is not None:
+            kept = peek(k, MISSING)
+            if kept is not MISSING:
+                return kept
+        else:
+            return cache[k]
+    try:  # noqa: SIM105 - contextlib.suppress costs a call on every miss
+        cache[k] = value
+    except ValueError:  # too large for the cache: return it uncached
+        pass
+    return value
+
+
+def _info_of(cache: MutableMapping[Any, Any] | None, hits: int, misses: int) -> FunctionCacheInfo:
+    # As cachetools: a cache with maxsize/currsize reports them, any other mapping (None, len).
+    if cache is None:
+        return FunctionCacheInfo(hits, misses, None, 0)
+    maxsize = getattr(cache, "maxsize", None)
+    currsize = getattr(cache, "currsize", None) if maxsize is not None else None
+    return FunctionCacheInfo(hits, misses, maxsize, len(cache) if currsize is None else currsize)
 
 
 def cached(
     cache: MutableMapping[Any, Any] | None,
     key: Callable[..., Hashable] = hashkey,
     lock: _Lock | None = None,
+    condition: Any = None,
     info: bool = False,
 ) -> Callable[[Callable[..., R]], Callable[..., R]]:
     """Memoise a function in ``cache`` (any mutable mapping, e.g. a dskata cache).
 
     Semantics of ``cachetools.cached``: the key is ``key(*args, **kwargs)``; a value the cache
     refuses with :class:`ValueError` (too large) is returned uncached; with ``lock``, cache
-    accesses (not the function call) hold it; ``cache=None`` disables caching. With
-    ``info=True`` the wrapper gains ``cache_info()`` and counts hits and misses.
+    accesses (not the function call) hold it; with ``condition`` (a ``threading.Condition``,
+    also used as the lock when ``lock`` is None), concurrent calls with one key wait for the
+    first one instead of computing again; ``cache=None`` disables caching. With ``info=True``
+    the wrapper gains ``cache_info()`` and counts hits and misses. Each call makes exactly one
+    lookup in the cache (one hit or one miss in a dskata cache's ``info()``).
 
     Complexity: one lookup, plus one insertion on a miss.
 
@@ -427,40 +465,61 @@ def cached(
     >>> @cached(LRUCache(10))
     ... def double(x):
     ...     return 2 * x
-    >>> double(4), double(4), double.cache.info().hits
-    (8, 8, 1)
+    >>> double(4), double(4), double.cache.info()[:2]
+    (8, 8, (1, 1))
     """
     if not callable(key):
         raise TypeError(f"key must be callable, got {type(key).__name__} {key!r}")
     if cache is not None and not isinstance(cache, MutableMapping):
         raise TypeError(f"cache must be a MutableMapping or None, got {type(cache).__name__}")
+    if condition is not None and not all(
+        hasattr(condition, name) for name in ("wait_for", "notify_all", "__enter__")
+    ):
+        raise TypeError(
+            f"condition must be a threading.Condition or None, got {type(condition).__name__}"
+        )
+    if lock is None:
+        lock = condition
 
     def decorator(func: Callable[..., R]) -> Callable[..., R]:
         stats = [0, 0]
+        pending: set[Hashable] = set()
 
         def wrapper(*args: Any, **kwargs: Any) -> R:
             if cache is None:
                 stats[1] += 1
                 return func(*args, **kwargs)
             k = key(*args, **kwargs)
-            try:
-                if lock is None:
+            if lock is None:
+                try:
                     value = cache[k]
+                except KeyError:
+                    stats[1] += 1
                 else:
-                    with lock:
-                        value = cache[k]
-                stats[0] += 1
-                return value  # type: ignore[no-any-return]
-            except KeyError:
-                stats[1] += 1
-            value = func(*args, **kwargs)
+                    stats[0] += 1
+                    return value  # type: ignore[no-any-return]
+                return _store(cache, k, func(*args, **kwargs))  # type: ignore[no-any-return]
+            with lock:
+                if condition is not None:
+                    condition.wait_for(lambda: k not in pending)
+                try:
+                    value = cache[k]
+                except KeyError:
+                    stats[1] += 1
+                    if condition is not None:
+                        pending.add(k)
+                else:
+                    stats[0] += 1
+                    return value  # type: ignore[no-any-return]
             try:
-                if lock is None:
-                    return cache.setdefault(k, value)  # type: ignore[no-any-return]
-                with lock:  # on a race, keep the value already stored
-                    return cache.setdefault(k, value)  # type: ignore[no-any-return]
-            except ValueError:  # too large for the cache
-                return value
+                value = func(*args, **kwargs)
+                with lock:
+                    return _store(cache, k, value)  # type: ignore[no-any-return]
+            finally:
+                if condition is not None:
+                    with lock:
+                        pending.discard(k)
+                        condition.notify_all()
 
         def cache_clear() -> None:
             if cache is not None:
@@ -472,15 +531,16 @@ def cached(
             stats[:] = [0, 0]
 
         def cache_info() -> FunctionCacheInfo:
-            maxsize = getattr(cache, "maxsize", None)
-            return FunctionCacheInfo(
-                stats[0], stats[1], maxsize, 0 if cache is None else len(cache)
-            )
+            if lock is None:
+                return _info_of(cache, stats[0], stats[1])
+            with lock:
+                return _info_of(cache, stats[0], stats[1])
 
         w: Any = wrapper
         w.cache = cache
         w.cache_key = key
         w.cache_lock = lock
+        w.cache_condition = condition
         w.cache_clear = cache_clear
         if info:
             w.cache_info = cache_info
@@ -489,15 +549,155 @@ def cached(
     return decorator
 
 
+class _CachedMethod(Generic[R]):
+    """What :func:`cachedmethod` returns: a descriptor whose bound form carries the cache controls.
+
+    ``Class.method`` is this object (callable as ``Class.method(obj, ...)``, with
+    ``cache_clear(obj)`` and the callables given to ``cachedmethod``); ``obj.method`` is a
+    :class:`_BoundCachedMethod` whose ``cache``, ``cache_lock`` and ``cache_condition`` are
+    ``obj``'s own objects and whose ``cache_clear()`` empties ``obj``'s cache (cachetools 6+).
+    """
+
+    def __init__(
+        self,
+        method: Callable[..., R],
+        cache: Callable[[Any], MutableMapping[Any, Any] | None],
+        key: Callable[..., Hashable],
+        lock: Callable[[Any], _Lock] | None,
+        condition: Callable[[Any], Any] | None,
+    ) -> None:
+        update_wrapper(self, method)
+        self._method = method
+        self.cache = cache
+        self.cache_key = key
+        self.cache_lock = lock
+        self.cache_condition = condition
+        self._pending: dict[int, set[Hashable]] = {}
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        return self if obj is None else _BoundCachedMethod(self, obj)
+
+    def __call__(self, obj: Any, *args: Any, **kwargs: Any) -> R:
+        method = self._method
+        c = self.cache(obj)
+        if c is None:
+            return method(obj, *args, **kwargs)
+        k = self.cache_key(obj, *args, **kwargs)
+        if self.cache_lock is None:
+            try:
+                return c[k]  # type: ignore[no-any-return]
+            except KeyError:
+                pass
+            return _store(c, k, method(obj, *args, **kwargs))  # type: ignore[no-any-return]
+        lk = self.cache_lock(obj)
+        cond: Any = None if self.cache_condition is None else self.cache_condition(obj)
+        waiting = None if cond is None else self._pending.setdefault(id(c), set())
+        with lk:
+            if waiting is not None:
+                cond.wait_for(lambda: k not in waiting)
+            try:
+                return c[k]  # type: ignore[no-any-return]
+            except KeyError:
+                if waiting is not None:
+                    waiting.add(k)
+        try:
+            value = method(obj, *args, **kwargs)
+            with lk:
+                return _store(c, k, value)  # type: ignore[no-any-return]
+        finally:
+            if waiting is not None:
+                with lk:
+                    waiting.discard(k)
+                    if not waiting:
+                        self._pending.pop(id(c), None)
+                    cond.notify_all()
+
+    def cache_clear(self, obj: Any) -> None:
+        """Empty ``obj``'s cache (under ``obj``'s lock, if any)."""
+        c = self.cache(obj)
+        if c is None:
+            return
+        if self.cache_lock is None:
+            c.clear()
+        else:
+            with self.cache_lock(obj):
+                c.clear()
+
+    def __repr__(self) -> str:
+        return f"<cachedmethod {self._method!r}>"
+
+
+class _BoundCachedMethod:
+    """``obj.method`` for a :func:`cachedmethod`: call it, or reach ``obj``'s cache controls."""
+
+    __slots__ = ("_desc", "_obj")
+
+    def __init__(self, desc: _CachedMethod[Any], obj: Any) -> None:
+        self._desc = desc
+        self._obj = obj
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._desc(self._obj, *args, **kwargs)
+
+    @property
+    def cache(self) -> MutableMapping[Any, Any] | None:
+        """``obj``'s cache."""
+        return self._desc.cache(self._obj)
+
+    @property
+    def cache_key(self) -> Callable[..., Hashable]:
+        """The key function, ``key(obj, *args, **kwargs)``."""
+        return self._desc.cache_key
+
+    @property
+    def cache_lock(self) -> Any:
+        """``obj``'s lock, or None."""
+        lock = self._desc.cache_lock
+        return None if lock is None else lock(self._obj)
+
+    @property
+    def cache_condition(self) -> Any:
+        """``obj``'s condition, or None."""
+        cond = self._desc.cache_condition
+        return None if cond is None else cond(self._obj)
+
+    @property
+    def __wrapped__(self) -> Callable[..., Any]:
+        return self._desc._method
+
+    def cache_clear(self) -> None:
+        """Empty ``obj``'s cache."""
+        self._desc.cache_clear(self._obj)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._desc, name)  # __name__, __doc__, __qualname__, ...
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _BoundCachedMethod):
+            return NotImplemented
+        return self._desc is other._desc and self._obj is other._obj
+
+    def __hash__(self) -> int:
+        return hash((id(self._desc), id(self._obj)))
+
+    def __repr__(self) -> str:
+        return f"<bound cachedmethod {self._desc._method.__qualname__} of {self._obj!r}>"
+
+
 def cachedmethod(
     cache: Callable[[Any], MutableMapping[Any, Any] | None],
     key: Callable[..., Hashable] = methodkey,
     lock: Callable[[Any], _Lock] | None = None,
+    condition: Callable[[Any], Any] | None = None,
 ) -> Callable[[Callable[..., R]], Callable[..., R]]:
     """Memoise a method in a per-instance cache: ``cache(self)`` returns the mapping.
 
     Semantics of ``cachetools.cachedmethod``; the key is ``key(self, *args, **kwargs)``
-    (:func:`methodkey` drops ``self``), ``lock(self)`` guards cache accesses.
+    (:func:`methodkey` drops ``self``), ``lock(self)`` guards cache accesses, ``condition(self)``
+    (also the lock when ``lock`` is None) makes concurrent calls with one key wait for the first.
+    One lookup per call. ``obj.method.cache`` / ``.cache_lock`` / ``.cache_condition`` are
+    ``obj``'s objects and ``obj.method.cache_clear()`` empties ``obj``'s cache (cachetools 6+);
+    ``Class.method.cache_clear(obj)`` does the same.
 
     Complexity: one lookup, plus one insertion on a miss.
 
@@ -508,41 +708,22 @@ def cachedmethod(
     ...     @cachedmethod(lambda self: self.cache)
     ...     def double(self, x):
     ...         return 2 * x
-    >>> d = Doubler(); d.double(3), d.double(3), d.cache.info().hits
-    (6, 6, 1)
+    >>> d = Doubler(); d.double(3), d.double(3), d.cache.info()[:2]
+    (6, 6, (1, 1))
+    >>> d.double.cache is d.cache
+    True
     """
     if not callable(cache):
         raise TypeError(f"cache must be a callable self -> mapping, got {type(cache).__name__}")
     if not callable(key):
         raise TypeError(f"key must be callable, got {type(key).__name__} {key!r}")
+    for name, value in (("lock", lock), ("condition", condition)):
+        if value is not None and not callable(value):
+            raise TypeError(f"{name} must be a callable self -> {name}, got {value!r}")
+    if lock is None:
+        lock = condition
 
     def decorator(method: Callable[..., R]) -> Callable[..., R]:
-        def wrapper(self: Any, *args: Any, **kwargs: Any) -> R:
-            c = cache(self)
-            if c is None:
-                return method(self, *args, **kwargs)
-            k = key(self, *args, **kwargs)
-            lk = None if lock is None else lock(self)
-            try:
-                if lk is None:
-                    return c[k]  # type: ignore[no-any-return]
-                with lk:
-                    return c[k]  # type: ignore[no-any-return]
-            except KeyError:
-                pass
-            value = method(self, *args, **kwargs)
-            try:
-                if lk is None:
-                    return c.setdefault(k, value)  # type: ignore[no-any-return]
-                with lk:
-                    return c.setdefault(k, value)  # type: ignore[no-any-return]
-            except ValueError:
-                return value
-
-        w: Any = wrapper
-        w.cache = cache
-        w.cache_key = key
-        w.cache_lock = lock
-        return update_wrapper(wrapper, method)
+        return _CachedMethod(method, cache, key, lock, condition)
 
     return decorator

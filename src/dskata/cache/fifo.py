@@ -8,6 +8,7 @@ Assigning to an existing key counts as a new insertion: it moves to the back, as
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import TypeVar
 
 from dskata.cache._base import PolicyCache
@@ -40,8 +41,10 @@ class FIFOCache(PolicyCache[K, V]):
 
     _name = "fifo"
 
-    def __init__(self, maxsize: int, **kwargs: object) -> None:
-        super().__init__(maxsize, **kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self, maxsize: int, getsizeof: Callable[[V], float] | None = None, **kwargs: object
+    ) -> None:
+        super().__init__(maxsize, getsizeof, **kwargs)  # type: ignore[arg-type]
         self._queue: OrderedDict[K, None] = OrderedDict()
 
     def _on_update(self, key: K) -> None:

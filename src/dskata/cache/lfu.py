@@ -12,6 +12,7 @@ gone, which is LFU's known weakness on shifting workloads (W-TinyLFU ages its sk
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import TypeVar
 
 from dskata.cache._base import PolicyCache
@@ -44,8 +45,10 @@ class LFUCache(PolicyCache[K, V]):
 
     _name = "lfu"
 
-    def __init__(self, maxsize: int, **kwargs: object) -> None:
-        super().__init__(maxsize, **kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self, maxsize: int, getsizeof: Callable[[V], float] | None = None, **kwargs: object
+    ) -> None:
+        super().__init__(maxsize, getsizeof, **kwargs)  # type: ignore[arg-type]
         self._count: dict[K, int] = {}
         self._buckets: dict[int, OrderedDict[K, None]] = {}
         self._min = 0

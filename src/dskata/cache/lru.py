@@ -93,15 +93,15 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
 
     def __new__(cls, *args: Any, **kwargs: Any) -> LRUCache[K, V]:
         # lock=True selects the synchronised subclass, so the plain class never tests for a lock.
-        if kwargs.get("lock") and cls is LRUCache:
-            cls = _LockedLRUCache
+        if kwargs.get("lock") is True and not issubclass(cls, _LockedLRUCache):
+            cls = _LockedLRUCache if cls is LRUCache else _locked_variant(cls)
         return object.__new__(cls)
 
     def __init__(
         self,
         maxsize: int,
-        *,
         getsizeof: Callable[[V], float] | None = None,
+        *,
         on_evict: Callable[[K, V], object] | None = None,
         lock: bool = False,
     ) -> None:
@@ -112,7 +112,8 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
             raise TypeError(f"lock must be a bool, got {type(lock).__name__} {lock!r}")
         if lock and not isinstance(self, _LockedLRUCache):
             raise TypeError(
-                f"lock=True is only supported by LRUCache itself, not {type(self).__name__}"
+                f"lock=True needs the locked variant of {type(self).__name__}, which "
+                f"LRUCache.__new__ selects; a __new__ override must call it"
             )
         self._maxsize = maxsize
         self._getsizeof = getsizeof
@@ -131,7 +132,8 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
         self._evictions = 0
         # A subclass that overrides popitem (cachetools' idiom to observe evictions) gets it
         # called for every eviction; the base class evicts through the C method directly.
-        self._custom_popitem = type(self).popitem not in (LRUCache.popitem, _LockedLRUCache.popitem)
+        user_class = getattr(type(self), "_user_class", type(self))
+        self._custom_popitem = user_class.popitem not in (LRUCache.popitem, _LockedLRUCache.popitem)
 
     # -- the hot path -------------------------------------------------------------------------
 
@@ -421,6 +423,9 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
             self.__dict__.update(state["dict"])
 
     def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
+        user_class = getattr(type(self), "_user_class", None)
+        if user_class is not None:  # the locked variant of a subclass: rebuilt from the subclass
+            return (_restore_locked, (user_class,), self.__getstate__())
         return (_restore, (type(self),), self.__getstate__())
 
     def _access(self, key: K) -> bool:
@@ -454,21 +459,50 @@ def _restore(cls: type[LRUCache[Any, Any]]) -> LRUCache[Any, Any]:
     return object.__new__(cls)
 
 
+def _restore_locked(cls: type[LRUCache[Any, Any]]) -> LRUCache[Any, Any]:
+    return object.__new__(_locked_variant(cls))
+
+
+_LOCKED_VARIANTS: dict[type[Any], type[Any]] = {}
+_VARIANTS_LOCK = threading.Lock()
+
+
+def _locked_variant(cls: type[LRUCache[Any, Any]]) -> type[LRUCache[Any, Any]]:
+    """``cls(..., lock=True)``'s class: the lock wrappers in front of ``cls``'s own methods.
+
+    A subclass of both :class:`_LockedLRUCache` and ``cls``, named like ``cls`` (so ``repr``
+    shows the user's class name), made once per class; instances pickle as ``cls``'s.
+    """
+    with _VARIANTS_LOCK:
+        variant = _LOCKED_VARIANTS.get(cls)
+        if variant is None:
+            namespace = {
+                "__slots__": (),
+                "__module__": cls.__module__,
+                "__qualname__": cls.__qualname__,
+                "_user_class": cls,
+            }
+            try:
+                variant = type(cls.__name__, (_LockedLRUCache, cls), namespace)
+            except TypeError as exc:  # e.g. cls adds its own __slots__: layouts conflict
+                raise TypeError(
+                    f"lock=True is not supported by {cls.__name__}: {exc}; guard it with a lock "
+                    f"of your own instead"
+                ) from None
+            _LOCKED_VARIANTS[cls] = variant
+        return variant
+
+
 class _LockedLRUCache(LRUCache[K, V]):
     """``LRUCache(..., lock=True)``: every public method holds one re-entrant lock."""
 
     __slots__ = ("_lock",)
 
-    def __init__(
-        self,
-        maxsize: int,
-        *,
-        getsizeof: Callable[[V], float] | None = None,
-        on_evict: Callable[[K, V], object] | None = None,
-        lock: bool = True,
-    ) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Arguments pass through untouched: for a subclass's locked variant, the next __init__
+        # is the subclass's own, with whatever signature it has.
         self._lock = threading.RLock()
-        super().__init__(maxsize, getsizeof=getsizeof, on_evict=on_evict, lock=lock)
+        super().__init__(*args, **kwargs)
 
     def __getitem__(self, key: K) -> V:
         with self._lock:

@@ -110,9 +110,9 @@ class TTLCache(PolicyCache[K, V]):
         self,
         maxsize: int,
         ttl: Any,
-        *,
         timer: Callable[[], Any] = time.monotonic,
         getsizeof: Callable[[V], float] | None = None,
+        *,
         on_evict: Callable[[K, V], object] | None = None,
     ) -> None:
         self._ttl = _check_ttl(ttl)
