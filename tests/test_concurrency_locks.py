@@ -758,10 +758,26 @@ def test_a_reader_interrupted_while_parked_leaves_the_rwlock_usable() -> None:
 def test_acquire_errors_start_with_threadings_own_message(
     ours: type, theirs: Callable[[], object], args: tuple[bool, float]
 ) -> None:
-    """Drop-in: same exception type, threading's words first, then the value and the rule."""
+    """Drop-in: same exception type, threading's words first, then the value and the rule.
+
+    Except for a negative timeout: threading's "timeout value must be positive" contradicts the
+    rule (0 is allowed), so that message states the rule alone.
+    """
     with pytest.raises(Exception) as expected:
         theirs().acquire(*args)  # type: ignore[attr-defined]
     with pytest.raises(expected.type) as got:
         ours().acquire(*args)
-    assert str(got.value).startswith(str(expected.value)), (str(got.value), str(expected.value))
+    if args == (True, -2):
+        assert "positive" not in str(got.value)
+    else:
+        assert str(got.value).startswith(str(expected.value)), (str(got.value), expected.value)
     assert "timeout" in str(got.value) and repr(args[1]) in str(got.value)
+
+
+@pytest.mark.parametrize("cls", [Lock, RLock])
+def test_a_negative_timeout_message_says_one_coherent_thing(cls: type) -> None:
+    with pytest.raises(ValueError) as got:
+        cls().acquire(timeout=-5)
+    assert str(got.value) == "timeout must be -1 to wait forever, or a number >= 0, got -5"
+    with pytest.raises(ValueError, match=r"^timeout must be -1 to wait forever, or a number >= 0"):
+        RWLock().acquire_write(timeout=-0.5)

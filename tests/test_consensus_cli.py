@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -84,3 +85,114 @@ def test_timeline_starts_with_the_candidate_whose_timer_fired(
     lines = capsys.readouterr().out.splitlines()
     assert "candidate term=1" in lines[0], lines[:3]
     assert any("RequestVote(term=1" in line for line in lines[1:6])
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["raft", "figure16", "--trials", "1"], ["raft", "fuzz", "--schedules", "1"],
+     ["raft", "churn", "--seconds", "1"], ["raft", "timeline"],
+     ["paxos", "fuzz", "--schedules", "1"]],
+)  # fmt: skip
+@pytest.mark.parametrize("seed", ["-1", str(2**32)])
+def test_a_seed_outside_0_to_2_pow_32_is_rejected_by_its_option_name(
+    command: list[str], seed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*command, "--seed", seed]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert "--seed" in err and seed in err and "[0, 2**32)" in err, err
+    assert captured.out == ""
+
+
+def test_the_cluster_and_the_experiments_reject_a_negative_seed() -> None:
+    from dskata.consensus.experiments import figure16, figure16_trial, fuzz
+    from dskata.consensus.sim import Cluster
+
+    with pytest.raises(ValueError, match=r"^seed must be in \[0, 2\*\*32\), got -1$"):
+        Cluster(5, seed=-1)
+    with pytest.raises(TypeError, match="seed"):
+        Cluster(5, seed=1.5)  # type: ignore[arg-type]
+    assert Cluster(3, seed=2**32 - 1).seed == 2**32 - 1
+    for call in (
+        lambda: figure16(1, seed=-1),
+        lambda: figure16_trial((150, 300), seed=-1),
+        lambda: fuzz(1, seed=-1),
+    ):
+        with pytest.raises(ValueError, match="seed"):
+            call()
+    # The largest seed still works: derived per-schedule seeds are reduced mod 2**32.
+    report = fuzz(1, seed=2**32 - 1, duration=20.0)
+    assert report.ok and len(report.elections) == 1
+
+
+def test_paxos_fuzz_json_has_no_raft_only_fields(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["paxos", "fuzz", "--schedules", "1", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["protocol"] == "paxos"
+    assert "prevote" not in data and "check_quorum" not in data
+    assert main(["raft", "fuzz", "--schedules", "1", "--json", "--prevote"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["prevote"] is True and data["check_quorum"] is False
+
+
+def test_figure16_marks_every_capped_statistic_and_json_counts_capped_trials(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """150-150 never elects within the cap: every statistic of that row is a lower bound."""
+    argv = ["raft", "figure16", "--trials", "2", "--fixed-trials", "1"]
+    assert main([*argv, "--json"]) == 0
+    ranges = json.loads(capsys.readouterr().out)["ranges"]
+    fixed = ranges[0]
+    assert fixed["timeout_ms"] == [150, 150]
+    assert fixed["capped_trials"] == 1 and fixed["cap_ms"] == 20_000
+    assert all(r["capped_trials"] == 0 and r["cap_ms"] == 20_000 for r in ranges[1:])
+    assert main(argv) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if "150-150" in line)
+    assert row.count("20000+") == 4 and "20000.0+" in row, row
+
+
+def test_capped_statistics_are_lower_bounds_only_at_the_cap() -> None:
+    from dskata.consensus.experiments import RangeResult
+
+    r = RangeResult((150.0, 150.0), 10, 300.0, 20_000.0, 20_000.0, 20_000.0, 4_000.0, 1)
+    assert [r.is_capped(v) for v in (r.p50_ms, r.p90_ms, r.max_ms)] == [False, True, True]
+    assert raft_cli._stat(r, r.p50_ms, ".0f") == "300"
+    assert raft_cli._stat(r, r.p90_ms, ".0f") == "20000+"
+    assert raft_cli._stat(r, r.mean_ms, ".1f", mean=True) == "4000.0+"
+    clean = RangeResult((150.0, 300.0), 10, 300.0, 400.0, 500.0, 20_000.0, 350.0, 0)
+    assert not clean.is_capped(clean.max_ms)
+    assert raft_cli._stat(clean, clean.mean_ms, ".1f", mean=True) == "350.0"
+
+
+def test_every_raft_and_paxos_subcommand_has_a_description_and_every_option_help() -> None:
+    import argparse
+
+    from dskata.cli import build_parser
+
+    def subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return dict(action.choices)
+        return {}
+
+    top = subparsers(build_parser())
+    for family in ("raft", "paxos"):
+        assert top[family].description
+        for name, parser in subparsers(top[family]).items():
+            assert parser.description, f"{family} {name} has no description"
+            for action in parser._actions:
+                if action.option_strings and action.dest != "help":
+                    assert action.help, f"{family} {name} {action.option_strings} has no help"
+
+
+@pytest.mark.parametrize("command", [["raft", "timeline"], ["raft", "figure16", "--trials", "1"]])
+def test_a_plot_is_announced_as_exactly_wrote_path(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("matplotlib")
+    path = str(tmp_path / "plot.png")
+    assert main([*command, "--plot", path]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == f"wrote {path}"
+    assert not any("written to" in line for line in lines)

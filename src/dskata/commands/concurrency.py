@@ -17,11 +17,16 @@ from dskata.commands._output import console, print_json, print_table, require_ma
 
 __all__ = ["register"]
 
+_KEYS = 1000  # key-space size of the contention experiment (hot plus cold)
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``concurrency`` command family."""
     p = sub.add_parser(
-        "concurrency", help="concurrency experiments (races, optimistic vs pessimistic, stress)"
+        "concurrency",
+        help="concurrency experiments (races, optimistic vs pessimistic, stress)",
+        description="Concurrency experiments on real threads: lost updates and the "
+        "linearizability checker, optimistic vs pessimistic transactions, the stress run.",
     )
     csub = p.add_subparsers(dest="concurrency_command", metavar="EXPERIMENT")
 
@@ -32,8 +37,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "from several threads, record every operation and check each history for "
         "linearizability.",
     )
-    race.add_argument("--threads", type=int, default=8, help="threads (default 8)")
-    race.add_argument("--ops", type=int, default=200, help="increments per thread (default 200)")
+    race.add_argument("--threads", type=int, default=8, help="threads, >= 1 (default 8)")
+    race.add_argument(
+        "--ops", type=int, default=200, help="increments per thread, >= 1 (default 200)"
+    )
     race.add_argument("--json", action="store_true", help="print results as JSON")
     race.set_defaults(func=_race)
 
@@ -45,23 +52,35 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "optimistic (VersionedStore, retry on conflict) against pessimistic (LockManager, "
         "strict 2PL, retry on deadlock).",
     )
-    cont.add_argument("--threads", type=int, nargs="+", default=[1, 2, 4, 8], metavar="N")
+    cont.add_argument(
+        "--threads", type=int, nargs="+", default=[1, 2, 4, 8], metavar="N",
+        help="thread counts to try, each >= 1 (default 1 2 4 8)",
+    )  # fmt: skip
     cont.add_argument(
         "--hot", type=float, nargs="+", default=[0.0, 0.25, 0.5, 0.75, 1.0], metavar="F",
-        help="hot-key fractions in [0, 1]",
+        help="hot-key fractions to try, each in [0, 1] (default 0 0.25 0.5 0.75 1)",
     )  # fmt: skip
-    cont.add_argument("--txns", type=int, default=40, help="transactions per thread")
+    cont.add_argument(
+        "--txns", type=int, default=40, help="transactions per thread, >= 1 (default 40)"
+    )
     cont.add_argument(
         "--work", type=int, default=20_000,
-        help="CPU-bound loop iterations between each read and its write (default 20000)",
+        help="CPU-bound loop iterations between each read and its write, >= 0 (default 20000)",
     )  # fmt: skip
     cont.add_argument(
         "--lock-order", choices=["sorted", "random"], default="sorted",
         help="pessimistic lock order: sorted (no deadlocks) or random (victims abort)",
     )  # fmt: skip
-    cont.add_argument("--hot-keys", type=int, default=2, help="size of the hot set (default 2)")
-    cont.add_argument("--keys-per-txn", type=int, default=2, help="keys per transaction")
-    cont.add_argument("--seed", type=int, default=0)
+    cont.add_argument(
+        "--hot-keys", type=int, default=2,
+        help=f"size of the hot set, in [1, {_KEYS}) (default 2)",
+    )  # fmt: skip
+    cont.add_argument(
+        "--keys-per-txn", type=int, default=2, help="keys per transaction, >= 1 (default 2)"
+    )
+    cont.add_argument(
+        "--seed", type=int, default=0, help="seed of the key choices, in [0, 2**32) (default 0)"
+    )
     cont.add_argument("--plot", metavar="FILE", help="write a throughput/abort-rate figure")
     cont.add_argument("--json", action="store_true", help="print results as JSON")
     cont.set_defaults(func=_contention)
@@ -69,13 +88,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     stress = csub.add_parser(
         "stress",
         help="the acceptance run: 8 threads x 100k ops at a 1 µs switch interval, deadlocks",
+        description="Run the acceptance checks: atomics and locks hammered by many threads at a "
+        "1 µs switch interval, deadlock rings resolved by the lock manager, and random lock "
+        "schedules checked against the lock table's invariants.",
     )
-    stress.add_argument("--threads", type=int, default=8)
-    stress.add_argument("--ops", type=int, default=100_000, help="operations per thread")
+    stress.add_argument("--threads", type=int, default=8, help="threads, >= 1 (default 8)")
     stress.add_argument(
-        "--schedules", type=int, default=10_000, help="random lock schedules of each kind"
+        "--ops", type=int, default=100_000, help="operations per thread, >= 1 (default 100000)"
     )
-    stress.add_argument("--seed", type=int, default=0)
+    stress.add_argument(
+        "--schedules", type=int, default=10_000,
+        help="random lock schedules of each kind, >= 1 (default 10000)",
+    )  # fmt: skip
+    stress.add_argument(
+        "--seed", type=int, default=0, help="seed of the run, in [0, 2**32) (default 0)"
+    )
     stress.add_argument("--json", action="store_true", help="print the report as JSON")
     stress.set_defaults(func=_stress)
     p.set_defaults(func=lambda args: _usage(p))
@@ -89,6 +116,12 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 def _positive(name: str, value: int) -> None:
     if value < 1:
         raise ValueError(f"--{name} must be >= 1, got {value}")
+
+
+def _seed(value: int) -> int:
+    from dskata.hashing import validate_seed
+
+    return validate_seed(value, "--seed")
 
 
 def _race(args: argparse.Namespace) -> int:
@@ -124,11 +157,21 @@ def _contention(args: argparse.Namespace) -> int:
 
     for n in args.threads:
         _positive("threads", n)
+    for h in args.hot:
+        if not 0.0 <= h <= 1.0:
+            raise ValueError(f"--hot must be in [0, 1], got {h:g}")
     _positive("txns", args.txns)
+    if args.work < 0:
+        raise ValueError(f"--work must be >= 0, got {args.work}")
+    if not 1 <= args.hot_keys < _KEYS:
+        raise ValueError(f"--hot-keys must be in [1, {_KEYS}), got {args.hot_keys}")
+    _positive("keys-per-txn", args.keys_per_txn)
+    _seed(args.seed)
     points = contention(
         tuple(args.threads),
         tuple(args.hot),
         txns_per_thread=args.txns,
+        keys=_KEYS,
         hot_keys=args.hot_keys,
         keys_per_txn=args.keys_per_txn,
         work=args.work,
@@ -150,7 +193,7 @@ def _contention(args: argparse.Namespace) -> int:
         ],
     )  # fmt: skip
     if args.plot:
-        console().print(f"figure written to {args.plot}")
+        console().print(f"wrote {args.plot}", markup=False, soft_wrap=True)
     return 0
 
 
@@ -183,6 +226,7 @@ def _stress(args: argparse.Namespace) -> int:
     _positive("threads", args.threads)
     _positive("ops", args.ops)
     _positive("schedules", args.schedules)
+    _seed(args.seed)
     report = acceptance(args.threads, args.ops, schedules=args.schedules, seed=args.seed)
     if args.json:
         print_json(report)

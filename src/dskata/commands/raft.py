@@ -50,30 +50,57 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     rsub = p.add_subparsers(dest="raft_command", metavar="EXPERIMENT")
 
-    f = rsub.add_parser("figure16", help="reproduce Figure 16 of the Raft paper (§9.3)")
+    f = rsub.add_parser(
+        "figure16",
+        help="reproduce Figure 16 of the Raft paper (§9.3)",
+        description="Crash the leader of a five-node cluster again and again and measure the "
+        "time without a leader for each election-timeout range of the Raft paper's Figure 16.",
+    )
     f.add_argument("--trials", type=_positive, default=1000, help="trials per range (1000)")
     f.add_argument(
         "--fixed-trials", type=_positive, default=None, help="trials for 150-150 (trials / 10)"
     )
-    f.add_argument("--seed", type=int, default=0, help="seed of the whole run (0)")
+    f.add_argument(
+        "--seed", type=int, default=0, help="seed of the whole run, in [0, 2**32) (default 0)"
+    )
     f.add_argument("--json", action="store_true", help="print the results as JSON")
     f.add_argument("--plot", metavar="FILE", help="write the two CDF panels to FILE (png/svg)")
     f.set_defaults(func=_figure16)
 
-    z = rsub.add_parser("fuzz", help="random fault schedules, checked by the invariant checker")
+    z = rsub.add_parser(
+        "fuzz",
+        help="random fault schedules, checked by the invariant checker",
+        description="Run Raft leader election under random fault schedules (loss, duplication, "
+        "reordering, partitions, crashes) and check every history against the invariants.",
+    )
     _fuzz_args(z)
     z.add_argument("--prevote", action="store_true", help="enable Pre-Vote (thesis §9.6)")
     z.add_argument("--check-quorum", action="store_true", help="enable CheckQuorum (§6.2)")
     z.set_defaults(func=_fuzz, protocol="raft")
 
-    c = rsub.add_parser("churn", help="partial connectivity with and without Pre-Vote")
+    c = rsub.add_parser(
+        "churn",
+        help="partial connectivity with and without Pre-Vote",
+        description="Count leader changes under the thesis §9.6 partial-connectivity case "
+        "(0-1-2 connected, 3 reaches only 1, 4 reaches only 2), with plain Raft and with "
+        "Pre-Vote + CheckQuorum.",
+    )
     c.add_argument("--seconds", type=_seconds, default=60.0, help="simulated seconds (60)")
-    c.add_argument("--seed", type=int, default=0)
-    c.add_argument("--json", action="store_true")
+    c.add_argument(
+        "--seed", type=int, default=0, help="seed of the simulation, in [0, 2**32) (default 0)"
+    )
+    c.add_argument("--json", action="store_true", help="print the results as JSON")
     c.set_defaults(func=_churn)
 
-    t = rsub.add_parser("timeline", help="message timeline of one election")
-    t.add_argument("--seed", type=int, default=4)
+    t = rsub.add_parser(
+        "timeline",
+        help="message timeline of one election",
+        description="Print every event of one Raft election on a five-node cluster, from the "
+        "first candidate to the new leader's heartbeats, and optionally draw it.",
+    )
+    t.add_argument(
+        "--seed", type=int, default=4, help="seed of the simulation, in [0, 2**32) (default 4)"
+    )
     t.add_argument("--plot", metavar="FILE", help="draw the timeline to FILE")
     t.set_defaults(func=_timeline)
     p.set_defaults(func=lambda args: _usage(p))
@@ -84,7 +111,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Paxos leader election (one Synod instance per epoch) on the simulator.",
     )
     qsub = q.add_subparsers(dest="paxos_command", metavar="EXPERIMENT")
-    qz = qsub.add_parser("fuzz", help="random fault schedules, checked by the invariant checker")
+    qz = qsub.add_parser(
+        "fuzz",
+        help="random fault schedules, checked by the invariant checker",
+        description="Run Paxos leader election under random fault schedules (loss, duplication, "
+        "reordering, partitions, crashes) and check every history against the invariants.",
+    )
     _fuzz_args(qz)
     qz.set_defaults(func=_fuzz, protocol="paxos", prevote=False, check_quorum=False)
     q.set_defaults(func=lambda args: _usage(q))
@@ -92,8 +124,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _fuzz_args(z: argparse.ArgumentParser) -> None:
     z.add_argument("--schedules", type=_positive, default=1000, help="schedules to run (1000)")
-    z.add_argument("--seed", type=int, default=0)
-    z.add_argument("--json", action="store_true")
+    z.add_argument(
+        "--seed", type=int, default=0, help="seed of the schedules, in [0, 2**32) (default 0)"
+    )
+    z.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+def _seed(value: int) -> int:
+    from dskata.hashing import validate_seed
+
+    return validate_seed(value, "--seed")
+
+
+def _wrote(path: str) -> None:
+    console().print(f"wrote {path}", markup=False, soft_wrap=True)
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -104,6 +148,7 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 def _figure16(args: argparse.Namespace) -> int:
     from dskata.consensus.experiments import LOGCABIN_2014, PAPER_FIGURE16, figure16
 
+    _seed(args.seed)
     start = time.perf_counter()
     results = figure16(args.trials, fixed_trials=args.fixed_trials, seed=args.seed)
     elapsed = time.perf_counter() - start
@@ -124,7 +169,8 @@ def _figure16(args: argparse.Namespace) -> int:
         table = Table(
             title=(
                 f"Raft Figure 16: time without a leader (ms), calibration "
-                f"{LOGCABIN_2014.name!r}, {elapsed:.1f} s; cap: trials capped at 20 s; "
+                f"{LOGCABIN_2014.name!r}, {elapsed:.1f} s; cap: trials capped at "
+                f"{results[0][0].cap_ms / 1000:g} s; N+: at least N (includes capped trials); "
                 "paper: the values §9.3 quotes"
             ),
             title_justify="left",
@@ -143,11 +189,11 @@ def _figure16(args: argparse.Namespace) -> int:
             table.add_row(
                 f"{r.timeout_ms[0]:g}-{r.timeout_ms[1]:g}",
                 str(r.trials),
-                f"{r.p50_ms:.0f}{'+' if r.censored * 2 >= r.trials else ''}",
-                f"{r.p90_ms:.0f}",
-                f"{r.p99_ms:.0f}",
-                f"{r.max_ms:.0f}",
-                f"{r.mean_ms:.1f}",
+                _stat(r, r.p50_ms, ".0f"),
+                _stat(r, r.p90_ms, ".0f"),
+                _stat(r, r.p99_ms, ".0f"),
+                _stat(r, r.max_ms, ".0f"),
+                _stat(r, r.mean_ms, ".1f", mean=True),
                 str(r.censored),
                 quoted or "-",
             )
@@ -155,8 +201,14 @@ def _figure16(args: argparse.Namespace) -> int:
     if args.plot:
         _plot_figure16(results, args.plot)
         if not args.json:
-            console().print(f"plot written to {args.plot}")
+            _wrote(args.plot)
     return 0
+
+
+def _stat(r: Any, value: float, spec: str, *, mean: bool = False) -> str:
+    """``value`` formatted, with ``+`` when it is only a lower bound because of capped trials."""
+    capped = r.censored > 0 if mean else r.is_capped(value)
+    return f"{value:{spec}}{'+' if capped else ''}"
 
 
 def _plot_figure16(results: list[Any], path: str) -> None:
@@ -188,6 +240,7 @@ def _plot_figure16(results: list[Any], path: str) -> None:
 def _fuzz(args: argparse.Namespace) -> int:
     from dskata.consensus.experiments import fuzz
 
+    _seed(args.seed)
     start = time.perf_counter()
     report = fuzz(
         args.schedules,
@@ -198,10 +251,11 @@ def _fuzz(args: argparse.Namespace) -> int:
     )
     elapsed = time.perf_counter() - start
     el = report.elections
-    summary = {
-        "protocol": args.protocol,
-        "prevote": args.prevote,
-        "check_quorum": args.check_quorum,
+    summary: dict[str, Any] = {"protocol": args.protocol}
+    if args.protocol == "raft":  # Pre-Vote and CheckQuorum are Raft options
+        summary["prevote"] = args.prevote
+        summary["check_quorum"] = args.check_quorum
+    summary |= {
         "schedules": report.schedules,
         "violations": len(report.violations),
         "violating_seeds": [s for s, _, _ in report.violations],
@@ -210,7 +264,8 @@ def _fuzz(args: argparse.Namespace) -> int:
             "median": statistics.median(el),
             "max": max(el),
         },
-        "elections": el,  # one count per schedule, in schedule order (seed * 1_000_003 + k)
+        # One count per schedule, in schedule order ((seed * 1_000_003 + k) mod 2**32).
+        "elections": el,
         "seconds": round(elapsed, 2),
     }
     if args.json:
@@ -234,6 +289,7 @@ def _fuzz(args: argparse.Namespace) -> int:
 def _churn(args: argparse.Namespace) -> int:
     from dskata.consensus.experiments import churn
 
+    _seed(args.seed)
     rows = []
     data = []
     for pv_cq in (False, True):
@@ -264,7 +320,7 @@ def _churn(args: argparse.Namespace) -> int:
 def _timeline(args: argparse.Namespace) -> int:
     from dskata.consensus.sim import Cluster
 
-    c = Cluster(5, seed=args.seed, delay=(2.0, 8.0), disk=(1.0, 3.0))
+    c = Cluster(5, seed=_seed(args.seed), delay=(2.0, 8.0), disk=(1.0, 3.0))
     lead = c.run_until_leader(timeout=5_000)
     c.run_for(10)
     # From the first candidate (its timer fired) on, so the transcript starts with the cause.
@@ -274,7 +330,7 @@ def _timeline(args: argparse.Namespace) -> int:
         console().print(str(e), markup=False)
     if args.plot:
         _plot_timeline(c, events, args.plot, lead)
-        console().print(f"plot written to {args.plot}")
+        _wrote(args.plot)
     return 0
 
 

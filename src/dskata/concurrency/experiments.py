@@ -55,6 +55,7 @@ from dskata.concurrency.stress import (
     switch_interval,
     switch_point,
 )
+from dskata.hashing import validate_seed
 
 __all__ = [
     "ContentionPoint",
@@ -246,13 +247,16 @@ def contention(
     if not threads or any(t < 1 for t in threads):
         raise ValueError(f"threads must be positive counts, got {threads!r}")
     if not hot_fractions or any(not 0.0 <= h <= 1.0 for h in hot_fractions):
-        raise ValueError(f"hot_fractions must lie in [0, 1], got {hot_fractions!r}")
+        raise ValueError(f"hot_fractions must each be in [0, 1], got {hot_fractions!r}")
     if not 1 <= hot_keys < keys:
         raise ValueError(f"hot_keys must be in [1, keys), got {hot_keys} with keys={keys}")
     if lock_order not in ("sorted", "random"):
         raise ValueError(f"lock_order must be 'sorted' or 'random', got {lock_order!r}")
-    if work < 0 or not interval > 0:
-        raise ValueError(f"work must be >= 0 and interval > 0, got {work}, {interval}")
+    if work < 0:
+        raise ValueError(f"work must be >= 0, got {work}")
+    if not interval > 0:
+        raise ValueError(f"interval must be > 0, got {interval}")
+    validate_seed(seed)
     if txns_per_thread < 1 or keys_per_txn < 1:
         raise ValueError(
             f"txns_per_thread and keys_per_txn must be >= 1, got {txns_per_thread}, {keys_per_txn}"
@@ -370,6 +374,7 @@ def acceptance(
 
     Returns a dict of named checks, each with the figures and ``ok``.
     """
+    validate_seed(seed)
     report: dict[str, Any] = {"threads": threads, "ops_per_thread": ops}
 
     counter = AtomicInteger()

@@ -57,11 +57,13 @@ def _threading_says(blocking: bool, timeout: float) -> str:
     return "invalid timeout"  # pragma: no cover - every caller passes arguments threading refuses
 
 
-# Our messages start with threading's own words, then name the parameter, the value and the rule.
+# Our messages start with threading's own words where those are right, then name the parameter,
+# the value and the rule. For a negative timeout threading says "timeout value must be positive",
+# which contradicts the rule (0 and -1 are allowed), so that message states the rule alone.
 _SAYS_NAN = _threading_says(True, math.nan)
 _SAYS_NON_BLOCKING = _threading_says(False, 1)
-_SAYS_NEGATIVE = _threading_says(True, -2)
 _SAYS_TOO_LARGE = _threading_says(True, math.inf)
+_RULE = "-1 to wait forever, or a number >= 0"
 
 
 def _check_timeout(blocking: bool, timeout: float) -> float:
@@ -75,7 +77,7 @@ def _check_timeout(blocking: bool, timeout: float) -> float:
             f"timeout must be a number of seconds, got {timeout!r} of type {type(timeout).__name__}"
         )
     if math.isnan(timeout):
-        raise ValueError(f"{_SAYS_NAN}: timeout must be -1 or a non-negative number, got nan")
+        raise ValueError(f"{_SAYS_NAN}: timeout must be {_RULE}, got nan")
     if timeout == -1:
         return -1
     if abs(timeout) > TIMEOUT_MAX:
@@ -88,10 +90,7 @@ def _check_timeout(blocking: bool, timeout: float) -> float:
             f"{_SAYS_NON_BLOCKING} (blocking=False, timeout={timeout!r}): pass one or the other"
         )
     if timeout < 0:
-        raise ValueError(
-            f"{_SAYS_NEGATIVE}: timeout must be -1 (wait forever) or a non-negative number of "
-            f"seconds, got {timeout!r}"
-        )
+        raise ValueError(f"timeout must be {_RULE}, got {timeout!r}")
     return float(timeout)
 
 

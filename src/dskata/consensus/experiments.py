@@ -34,6 +34,7 @@ from typing import Any
 from dskata.consensus.invariants import Violation, check_history
 from dskata.consensus.raft import Role
 from dskata.consensus.sim import Cluster
+from dskata.hashing import validate_seed
 
 __all__ = [
     "FIGURE16_RANGES",
@@ -125,6 +126,7 @@ PAPER_FIGURE16: dict[tuple[float, float], dict[str, float]] = {
     (12, 24): {"mean_ms": 35.0, "max_ms": 152.0},
 }
 
+_SEED_END = 2**32  # seeds are ints in [0, 2**32) (dskata.hashing.validate_seed)
 _LONG_LOG = (1, 1, 1)
 _SHORT_LOG = (1, 1)
 
@@ -221,6 +223,17 @@ class RangeResult:
     max_ms: float
     mean_ms: float
     censored: int = 0  # trials that hit the cap (counted at the cap)
+    cap_ms: float = 20_000.0  # the cap: a trial without a new leader by then counts as this
+
+    def is_capped(self, value_ms: float) -> bool:
+        """True if the statistic ``value_ms`` is only a lower bound (it includes capped trials).
+
+        A quantile or the max is capped when it equals the cap (and some trial hit it); the
+        mean is a lower bound as soon as any trial was capped.
+
+        Complexity: O(1).
+        """
+        return self.censored > 0 and value_ms >= self.cap_ms
 
     def as_dict(self) -> dict[str, object]:
         """The JSON shape of ``dskata raft figure16 --json``.
@@ -235,7 +248,8 @@ class RangeResult:
             "p99_ms": round(self.p99_ms, 3),
             "max_ms": round(self.max_ms, 3),
             "mean_ms": round(self.mean_ms, 3),
-            "censored": self.censored,
+            "capped_trials": self.censored,
+            "cap_ms": self.cap_ms,
         }
 
 
@@ -259,7 +273,9 @@ def figure16_range(
     """
     if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
         raise ValueError(f"trials must be a positive int, got {trials!r}")
-    base = seed * 1_000_003 + int(timeout[0]) * 1_000 + int(timeout[1])
+    seed = validate_seed(seed)
+    # Derived seeds are reduced mod 2**32 so they stay valid Cluster seeds (small seeds: as is).
+    base = (seed * 1_000_003 + int(timeout[0]) * 1_000 + int(timeout[1])) % _SEED_END
     # As in the paper, one cluster's leader is crashed again and again: after each trial the
     # crashed server restarts, a leader settles, and the next trial begins.
     c = _figure16_cluster(timeout, base, calibration)
@@ -285,6 +301,7 @@ def figure16_range(
         s[-1],
         statistics.fmean(s),
         censored,
+        float(cap_ms),
     )
     return result, samples
 
@@ -305,6 +322,7 @@ def figure16(
 
     Complexity: O(total trials x events per election).
     """
+    seed = validate_seed(seed)
     if fixed_trials is None:
         fixed_trials = max(1, trials // 10)
     out = []
@@ -425,9 +443,10 @@ def fuzz(
     """
     if isinstance(schedules, bool) or not isinstance(schedules, int) or schedules < 1:
         raise ValueError(f"schedules must be a positive int, got {schedules!r}")
+    seed = validate_seed(seed)
     report = FuzzReport(schedules, protocol, prevote, check_quorum)
     for k in range(schedules):
-        s = seed * 1_000_003 + k
+        s = (seed * 1_000_003 + k) % _SEED_END  # a valid Cluster seed that replays the schedule
         c = _random_schedule(s, protocol, prevote, check_quorum, duration)
         report.events += len(c.history)
         found = check_history(c.history, n=c.n, protocol=protocol)

@@ -52,6 +52,7 @@ from dskata.consensus.messages import (
 )
 from dskata.consensus.paxos import Acceptor, Learner, PaxosDurable, PaxosNode, PaxosRole, Proposer
 from dskata.consensus.raft import RaftNode, Role, validate_interval, validate_timeout_range
+from dskata.hashing import validate_seed
 
 __all__ = ["Cluster", "Event"]
 
@@ -139,7 +140,7 @@ class Cluster:
             :meth:`leader` use; the papers' servers S1..Sn are ids 0..n-1 (the thesis's
             "node 4 reaches only node 2" is ``3`` reaching only ``1``).
         protocol: ``"raft"`` or ``"paxos"``.
-        seed: seeds everything; the same seed gives the same history.
+        seed: an int in ``[0, 2**32)``; seeds everything, the same seed gives the same history.
         election_timeout: ``(lo, hi)`` ms.
         heartbeat_interval: leader heartbeat period in ms (default ``lo / 2``).
         prevote, check_quorum: Raft options (thesis §9.6, §6.2).
@@ -200,8 +201,7 @@ class Cluster:
             raise ValueError(f"n must be in [1, 1000], got {n!r}")
         if protocol not in ("raft", "paxos"):
             raise ValueError(f"protocol must be 'raft' or 'paxos', got {protocol!r}")
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"seed must be an int, got {seed!r}")
+        seed = validate_seed(seed)
         self.election_timeout = validate_timeout_range(election_timeout)
         if heartbeat_interval is not None:
             validate_interval("heartbeat_interval", heartbeat_interval)
