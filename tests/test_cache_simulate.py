@@ -152,3 +152,15 @@ def test_all_requests_are_counted_once() -> None:
     trace = list(itertools.chain(range(10), range(10)))
     r = simulate(trace, ["lru", "fifo"], [10])
     assert r.hits["lru"] == [10] and r.hits["belady"] == [10]
+
+
+def test_a_single_policy_name_is_refused_not_split_into_letters() -> None:
+    with pytest.raises(TypeError, match="single str"):
+        simulate([1, 2, 3], "lru", ["5%"])  # type: ignore[arg-type]
+
+
+def test_an_empty_trace_and_repeated_sizes_are_refused() -> None:
+    with pytest.raises(ValueError, match="empty"):
+        simulate([], ["lru"], [10])
+    with pytest.raises(ValueError, match="distinct"):
+        simulate([1, 2, 3], ["lru"], [10, 10])

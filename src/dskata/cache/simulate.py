@@ -274,6 +274,8 @@ def parse_sizes(sizes: Iterable[int | float | str] | str, n_unique: int) -> list
             value = max(1, round(value * n_unique))
         if value < 1:
             raise ValueError(f"sizes must be >= 1 entry, got {item!r}")
+        if int(value) in out:
+            raise ValueError(f"sizes must be distinct: {item!r} repeats a size of {value} entries")
         out.append(int(value))
     if not out:
         raise ValueError("give at least one size")
@@ -335,7 +337,11 @@ def simulate(
     >>> r.hits
     {'lru': [2], 'fifo': [1], 'belady': [3]}
     """
+    if isinstance(policies, str):
+        raise TypeError(f"policies must be a list of names, not a single str: [{policies!r}]")
     keys: list[Hashable] = trace.tolist() if isinstance(trace, np.ndarray) else list(trace)
+    if not keys:
+        raise ValueError("the trace is empty: there is nothing to simulate")
     factories: list[tuple[str, Callable[[int], Any]]] = []
     for p in policies:
         if isinstance(p, str):

@@ -67,7 +67,9 @@ def _load_trace(args: argparse.Namespace) -> tuple[Any, str]:
 
     if args.trace is not None:
         path = Path(args.trace)
-        if not path.is_file():
+        if path.is_dir():
+            raise ValueError(f"--trace {args.trace} is a folder; give a file of keys")
+        if not path.exists():
             raise FileNotFoundError(f"--trace {args.trace}: no such file")
         if args.column is not None:
             column: int | str = int(args.column) if args.column.isdigit() else args.column
