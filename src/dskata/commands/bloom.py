@@ -13,6 +13,8 @@ Benchmarks of the family are ``dskata bench bloom`` (rounds interleaved across i
 from __future__ import annotations
 
 import argparse
+import math
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +24,7 @@ import numpy as np
 from dskata.bloom import BloomFilter, ScalableBloomFilter
 from dskata.bloom._core import theory_fpr
 from dskata.commands._output import console, print_json, print_table, require_matplotlib
+from dskata.hashing import validate_seed
 
 __all__ = ["PATTERNS", "measure_fpr", "register"]
 
@@ -109,7 +112,12 @@ def _fpr_curve(
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``bloom`` command family."""
-    p = sub.add_parser("bloom", help="Bloom filter experiments (false-positive rates, growth)")
+    p = sub.add_parser(
+        "bloom",
+        help="Bloom filter experiments (false-positive rates, growth)",
+        description="Measure Bloom filters against their theory: false-positive rate at capacity "
+        "and the growth of a scalable filter.",
+    )
     bsub = p.add_subparsers(dest="bloom_command", metavar="EXPERIMENT")
 
     fpr = bsub.add_parser(
@@ -119,10 +127,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "compare the measured false-positive rate with the target and the theory.",
     )
     fpr.add_argument(
-        "--capacity", type=int, nargs="+", default=[10_000, 200_000], metavar="N", help="n"
+        "--capacity",
+        type=int,
+        nargs="+",
+        default=[10_000, 200_000],
+        metavar="N",
+        help="filter capacities to test, keys inserted before probing (default 10000 200000; "
+        "the plot uses the first)",
     )
-    fpr.add_argument("--error-rate", type=float, default=0.01, metavar="P", help="target p")
-    fpr.add_argument("--probes", type=int, default=1_000_000, help="absent keys probed")
+    fpr.add_argument(
+        "--error-rate",
+        type=float,
+        default=0.01,
+        metavar="P",
+        help="target false-positive rate, in (0, 1) (default 0.01)",
+    )
+    fpr.add_argument(
+        "--probes", type=int, default=1_000_000, help="absent keys probed, >= 1000 (default 1e6)"
+    )
     fpr.add_argument(
         "--patterns",
         nargs="+",
@@ -130,23 +152,59 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=list(PATTERNS),
         help="key patterns",
     )
-    fpr.add_argument("--seed", type=int, default=0, help="hash seed (and random-bytes seed)")
+    fpr.add_argument(
+        "--seed", type=int, default=0, help="hash seed and random-bytes seed, in [0, 2**32)"
+    )
     fpr.add_argument("--plot", metavar="FILE", help="plot rate vs fill beside theory to FILE")
-    fpr.add_argument("--points", type=int, default=12, help="fill levels on the plot")
+    fpr.add_argument(
+        "--points", type=int, default=12, help="fill levels on the plot, >= 1 (default 12)"
+    )
     fpr.add_argument("--json", action="store_true", help="print results as JSON")
     fpr.set_defaults(func=_run_fpr)
 
     sc = bsub.add_parser(
         "scalable",
         help="grow a ScalableBloomFilter and compare rate and memory with a sized filter",
+        description="Grow a ScalableBloomFilter to FACTOR times its initial capacity, probe absent "
+        "keys and compare its false-positive rate and memory with a filter sized in advance.",
     )
-    sc.add_argument("--initial-capacity", type=int, default=10_000)
-    sc.add_argument("--error-rate", type=float, default=0.01)
-    sc.add_argument("--growth", type=int, default=2, choices=(2, 4))
-    sc.add_argument("--ratio", type=float, default=0.9)
-    sc.add_argument("--factor", type=int, default=100, help="grow to this many times the start")
-    sc.add_argument("--probes", type=int, default=1_000_000)
-    sc.add_argument("--json", action="store_true")
+    sc.add_argument(
+        "--initial-capacity",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="capacity of the first filter, >= 1 (default 10000)",
+    )
+    sc.add_argument(
+        "--error-rate",
+        type=float,
+        default=0.01,
+        metavar="P",
+        help="target false-positive rate of the whole filter, in (0, 1) (default 0.01)",
+    )
+    sc.add_argument(
+        "--growth",
+        type=int,
+        default=2,
+        choices=(2, 4),
+        help="capacity multiplier of each new filter (default 2)",
+    )
+    sc.add_argument(
+        "--ratio",
+        type=float,
+        default=0.9,
+        help="error-rate tightening of each new filter, in (0, 1) (default 0.9)",
+    )
+    sc.add_argument(
+        "--factor",
+        type=int,
+        default=100,
+        help="insert this many times the initial capacity, >= 1 (default 100)",
+    )
+    sc.add_argument(
+        "--probes", type=int, default=1_000_000, help="absent keys probed, >= 1000 (default 1e6)"
+    )
+    sc.add_argument("--json", action="store_true", help="print the result as JSON")
     sc.set_defaults(func=_run_scalable)
 
     def _usage(args: argparse.Namespace) -> int:
@@ -157,18 +215,74 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _check_args(args: argparse.Namespace) -> None:
+    """Reject bad option values with one message naming the option as typed."""
     from dskata.cli import CommandError
 
     if args.probes < 1000:
-        raise CommandError(f"--probes must be >= 1000, got {args.probes}")
+        raise CommandError(f"--probes must be an int >= 1000, got {args.probes}")
+    if not 0.0 < args.error_rate < 1.0:
+        raise CommandError(
+            f"--error-rate must be in the open interval (0, 1), got {args.error_rate}"
+        )
     for c in getattr(args, "capacity", []) or []:
         if c < 1:
-            raise CommandError(f"--capacity must be >= 1, got {c}")
+            raise CommandError(f"--capacity must be an int >= 1, got {c}")
+    if getattr(args, "points", 1) < 1:
+        raise CommandError(f"--points must be an int >= 1, got {args.points}")
+    if hasattr(args, "seed"):
+        try:
+            validate_seed(args.seed, "--seed")
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+    if getattr(args, "initial_capacity", 1) < 1:
+        raise CommandError(f"--initial-capacity must be an int >= 1, got {args.initial_capacity}")
+    if getattr(args, "factor", 1) < 1:
+        raise CommandError(f"--factor must be an int >= 1, got {args.factor}")
+    ratio = getattr(args, "ratio", 0.5)
+    if not 0.0 < ratio < 1.0:
+        raise CommandError(f"--ratio must be in the open interval (0, 1), got {ratio}")
+
+
+def _strict(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by None, so the JSON is strict."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(v) for v in value]
+    return value
+
+
+def _wrote(path: str, *, json_mode: bool) -> None:
+    """Report a written plot; on stderr when stdout carries JSON."""
+    print(f"wrote {path}", file=sys.stderr if json_mode else sys.stdout, flush=True)
+
+
+def _out_of_memory(args: argparse.Namespace) -> Exception:
+    """One-line error for sizes that cannot be allocated, naming the options that set them."""
+    from dskata.cli import CommandError
+
+    if hasattr(args, "factor"):
+        return CommandError(
+            f"--initial-capacity {args.initial_capacity} x --factor {args.factor} with --probes "
+            f"{args.probes} needs more memory than is available; choose smaller values"
+        )
+    return CommandError(
+        f"--capacity {' '.join(map(str, args.capacity))} with --probes {args.probes} needs more "
+        "memory than is available; choose smaller values"
+    )
 
 
 def _run_fpr(args: argparse.Namespace) -> int:
     _check_args(args)
-    BloomFilter(1, args.error_rate)  # validates --error-rate with the library's message
+    try:
+        return _fpr(args)
+    except MemoryError:
+        raise _out_of_memory(args) from None
+
+
+def _fpr(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     started = time.perf_counter()
     for capacity in args.capacity:
@@ -178,7 +292,9 @@ def _run_fpr(args: argparse.Namespace) -> int:
     if args.plot:
         _plot(args)
     if args.json:
-        print_json({"results": rows, "seconds": elapsed})
+        print_json(_strict({"results": rows, "seconds": elapsed}))
+        if args.plot:
+            _wrote(args.plot, json_mode=True)
         return 0
     print_table(
         f"False-positive rate at capacity (target {args.error_rate:g}, "
@@ -199,6 +315,8 @@ def _run_fpr(args: argparse.Namespace) -> int:
         ],
     )
     console().print(f"{elapsed:.1f} s")
+    if args.plot:
+        _wrote(args.plot, json_mode=False)
     return 0
 
 
@@ -227,11 +345,17 @@ def _plot(args: argparse.Namespace) -> None:
     fig.tight_layout()
     fig.savefig(args.plot, dpi=120)
     plt.close(fig)
-    console().print(f"plot written to {args.plot}")
 
 
 def _run_scalable(args: argparse.Namespace) -> int:
     _check_args(args)
+    try:
+        return _scalable(args)
+    except MemoryError:
+        raise _out_of_memory(args) from None
+
+
+def _scalable(args: argparse.Namespace) -> int:
     n0 = args.initial_capacity
     sbf = ScalableBloomFilter(
         n0, args.error_rate, growth=args.growth, ratio=args.ratio, seed=0
@@ -254,7 +378,7 @@ def _run_scalable(args: argparse.Namespace) -> int:
         "no_false_negatives": bool(sbf.contains_many(np.arange(total, dtype=np.uint64)).all()),
     }
     if args.json:
-        print_json(result)
+        print_json(_strict(result))
         return 0
     print_table(
         f"ScalableBloomFilter grown {args.factor}x (growth {args.growth}, ratio {args.ratio})",

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from typing import Any
 
 from dskata.commands._output import console, print_json, print_table, require_matplotlib
+from dskata.hashing import validate_seed
 
 __all__ = ["register"]
 
@@ -32,17 +34,24 @@ def _int_list(text: str) -> list[int]:
 
 
 def _schemes(text: str) -> list[str]:
+    """Parse ``--scheme``: 'all' or comma-separated names, no empty or unknown name."""
     from dskata.ring.stats import SCHEMES
 
-    names = [s.strip() for s in text.split(",") if s.strip()]
     if text.strip() == "all":
         return list(SCHEMES)
+    allowed = f"choose 'all' or comma-separated names from {', '.join(SCHEMES)}"
+    names = [s.strip() for s in text.split(",")]
+    if any(not s for s in names):
+        raise ValueError(f"--scheme {text!r} has an empty scheme name; {allowed}")
     bad = [s for s in names if s not in SCHEMES]
-    if bad or not names:
-        raise argparse.ArgumentTypeError(
-            f"unknown scheme {', '.join(bad) or text!r}; choose from all, {', '.join(SCHEMES)}"
-        )
+    if bad:
+        raise ValueError(f"--scheme {text!r}: unknown scheme {', '.join(bad)}; {allowed}")
     return names
+
+
+def _wrote(path: str, *, json_mode: bool) -> None:
+    """Report a written plot; on stderr when stdout carries JSON."""
+    print(f"wrote {path}", file=sys.stderr if json_mode else sys.stdout, flush=True)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,23 +59,28 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "ring",
         help="consistent hashing experiments: balance and movement per scheme",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Compare the load balance and key movement of every consistent hashing "
+        "scheme side by side.",
     )
     rs = p.add_subparsers(dest="ring_command", metavar="SUBCOMMAND", parser_class=type(p))
-    s = rs.add_parser("stats", help="load balance and keys moved on join/leave, per scheme")
+    s = rs.add_parser(
+        "stats",
+        help="load balance and keys moved on join/leave, per scheme",
+        description="Place keys on nodes with each scheme and print the max/mean and min/mean "
+        "load, the coefficient of variation and the keys moved on a join and a leave beside "
+        "the ideal.",
+    )
     s.add_argument("--nodes", type=int, default=10, help="number of nodes (default 10)")
     s.add_argument("--vnodes", type=int, default=160, help="virtual nodes per node (default 160)")
     s.add_argument("--keys", type=int, default=100_000, help="number of keys (default 100000)")
     s.add_argument(
         "--scheme",
-        type=_schemes,
         default=None,
         help="comma-separated schemes or 'all' (default: all): ring, ketama, jump, rendezvous, "
         "maglev, multiprobe, bounded",
     )
     s.add_argument("--epsilon", type=float, default=0.25, help="bounded loads epsilon (0.25)")
-    s.add_argument("--seed", type=int, default=0, help="hash seed (default 0)")
+    s.add_argument("--seed", type=int, default=0, help="hash seed, in [0, 2**32) (default 0)")
     s.add_argument(
         "--table-size",
         type=int,
@@ -76,7 +90,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
     s.add_argument("--plot", metavar="FILE", help="draw the ring and the load bars to FILE")
     s.set_defaults(func=_run_stats)
-    b = rs.add_parser("balance", help="max/mean share of a ring against the number of vnodes")
+    b = rs.add_parser(
+        "balance",
+        help="max/mean share of a ring against the number of vnodes",
+        description="Measure the max/mean share of a HashRing against the number of virtual "
+        "nodes per node (median over seeds), beside an ideal random placement and the theory.",
+    )
     b.add_argument("--nodes", type=_int_list, default=[10, 100], help="e.g. 10,100")
     b.add_argument(
         "--vnodes", type=_int_list, default=[1, 10, 40, 160, 640, 1000], help="e.g. 10,100,1000"
@@ -93,6 +112,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=_help)
 
 
+def _strict(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by None, so the JSON is strict."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(v) for v in value]
+    return value
+
+
 def _run_stats(args: argparse.Namespace) -> int:
     from dskata.ring.stats import SCHEMES, scheme_stats
 
@@ -104,11 +134,12 @@ def _run_stats(args: argparse.Namespace) -> int:
         raise ValueError(f"--vnodes must be >= 1, got {args.vnodes}")
     if not (math.isfinite(args.epsilon) and args.epsilon > 0):
         raise ValueError(f"--epsilon must be a finite number > 0, got {args.epsilon}")
-    schemes = args.scheme or list(SCHEMES)
+    validate_seed(args.seed, "--seed")
+    schemes = list(SCHEMES) if args.scheme is None else _schemes(args.scheme)
     results = []
     for name in schemes:
-        results.append(
-            scheme_stats(
+        try:
+            stats = scheme_stats(
                 name,
                 nodes=args.nodes,
                 keys=args.keys,
@@ -117,20 +148,27 @@ def _run_stats(args: argparse.Namespace) -> int:
                 epsilon=args.epsilon,
                 table_size=args.table_size,
             )
-        )
+        except ValueError as exc:
+            # Only --table-size reaches the library unchecked: name the option as typed.
+            raise ValueError(str(exc).replace("table_size", "--table-size")) from None
+        results.append(stats)
     if args.plot:
         _plot_stats(args, results)
     if args.json:
         print_json(
-            {
-                "nodes": args.nodes,
-                "vnodes": args.vnodes,
-                "keys": args.keys,
-                "seed": args.seed,
-                "epsilon": args.epsilon,
-                "schemes": [r.as_dict() for r in results],
-            }
+            _strict(
+                {
+                    "nodes": args.nodes,
+                    "vnodes": args.vnodes,
+                    "keys": args.keys,
+                    "seed": args.seed,
+                    "epsilon": args.epsilon,
+                    "schemes": [r.as_dict() for r in results],
+                }
+            )
         )
+        if args.plot:
+            _wrote(args.plot, json_mode=True)
         return 0
     rows = [
         [
@@ -165,7 +203,7 @@ def _run_stats(args: argparse.Namespace) -> int:
         f"end; bounded uses epsilon {args.epsilon}; ketama hashes the keys as 'key:i'."
     )
     if args.plot:
-        console().print(f"plot written to {args.plot}")
+        _wrote(args.plot, json_mode=False)
     return 0
 
 
@@ -249,7 +287,9 @@ def _run_balance(args: argparse.Namespace) -> int:
         fig.savefig(args.plot, dpi=120)
         plt.close(fig)
     if args.json:
-        print_json({"seeds": args.seeds, "rows": rows})
+        print_json(_strict({"seeds": args.seeds, "rows": rows}))
+        if args.plot:
+            _wrote(args.plot, json_mode=True)
         return 0
     print_table(
         f"HashRing max/mean share (median over {args.seeds} seeds)",
@@ -278,5 +318,5 @@ def _run_balance(args: argparse.Namespace) -> int:
         ],
     )
     if args.plot:
-        console().print(f"plot written to {args.plot}")
+        _wrote(args.plot, json_mode=False)
     return 0

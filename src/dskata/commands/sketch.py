@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import math
 import sys
 from collections.abc import Iterator
 from typing import IO, Any
@@ -12,6 +13,7 @@ from typing import IO, Any
 from rich.markup import escape
 
 from dskata.commands._output import console, print_json, print_table, require_matplotlib
+from dskata.hashing import validate_seed
 
 __all__ = ["register"]
 
@@ -40,7 +42,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     acc.add_argument("--zipf", type=float, default=1.1, help="Zipf exponent of the stream")
     acc.add_argument("--items", type=int, default=1_000_000, help="stream length N")
     acc.add_argument("--keys", type=int, default=100_000, help="distinct keys in the law")
-    acc.add_argument("--seed", type=int, default=0, help="stream and hash seed")
+    acc.add_argument("--seed", type=int, default=0, help="stream and hash seed, in [0, 2**32)")
     acc.add_argument("--json", action="store_true", help="print the results as JSON")
     acc.add_argument("--plot", metavar="FILE", help="write the error CDF to FILE (png, svg, pdf)")
     acc.set_defaults(func=_run_accuracy)
@@ -67,12 +69,30 @@ def _no_subcommand(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
+def _strict(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by None, so the JSON is strict."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(v) for v in value]
+    return value
+
+
 def _run_accuracy(args: argparse.Namespace) -> int:
     from dskata.sketch.experiments import cms_accuracy
 
     for name in ("items", "keys"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name} must be >= 1, got {getattr(args, name)}")
+    for name in ("epsilon", "delta"):
+        value = getattr(args, name)
+        if not 0.0 < value < 1.0:
+            raise ValueError(f"--{name} must be in the open interval (0, 1), got {value}")
+    if not (math.isfinite(args.zipf) and args.zipf >= 0):
+        raise ValueError(f"--zipf must be a finite number >= 0, got {args.zipf}")
+    validate_seed(args.seed, "--seed")
     results = cms_accuracy(
         epsilon=args.epsilon,
         delta=args.delta,
@@ -82,19 +102,22 @@ def _run_accuracy(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     plain, cons = results
-    ratio = cons.mean_error / plain.mean_error if plain.mean_error else float("nan")
+    # Both rules are exact when the plain sketch is (conservative never errs more): no ratio.
+    ratio = cons.mean_error / plain.mean_error if plain.mean_error else None
     if args.json:
         print_json(
-            {
-                "epsilon": args.epsilon,
-                "delta": args.delta,
-                "zipf": args.zipf,
-                "items": args.items,
-                "keys": args.keys,
-                "seed": args.seed,
-                "results": [r.as_dict() for r in results],
-                "conservative_over_plain_mean_error": ratio,
-            }
+            _strict(
+                {
+                    "epsilon": args.epsilon,
+                    "delta": args.delta,
+                    "zipf": args.zipf,
+                    "items": args.items,
+                    "keys": args.keys,
+                    "seed": args.seed,
+                    "results": [r.as_dict() for r in results],
+                    "conservative_over_plain_mean_error": ratio,
+                }
+            )
         )
     else:
         bound = plain.bound
@@ -115,14 +138,15 @@ def _run_accuracy(args: argparse.Namespace) -> int:
             ["rule", "size", "over eps*N", "mean", "mean/eps*N", "max", "max/eps*N"],
             rows,
         )
+        versus = "n/a (both exact)" if ratio is None else f"{ratio:.3f} x plain"
         console().print(
-            f"conservative mean error = {ratio:.3f} x plain; theory allows a fraction "
+            f"conservative mean error = {versus}; theory allows a fraction "
             f"<= {args.delta} of keys over eps*N"
         )
     if args.plot:
         _plot_cdf(results, args.plot)
-        if not args.json:
-            console().print(f"wrote {args.plot}")
+        # Plain print: rich would wrap a long path or read brackets in it as markup.
+        print(f"wrote {args.plot}", file=sys.stderr if args.json else sys.stdout, flush=True)
     return 0
 
 
@@ -148,10 +172,17 @@ def _plot_cdf(results: list[Any], path: str) -> None:
     plt.close(fig)
 
 
-def _batches(stream: IO[str]) -> Iterator[list[str]]:
+def _batches(stream: IO[str], name: str) -> Iterator[list[str]]:
+    from dskata.cli import CommandError
+
     batch: list[str] = []
     for line in stream:
         key = line.rstrip("\r\n")
+        if "\x00" in key:
+            raise CommandError(
+                f"FILE {name!r} looks binary (it contains NUL bytes); topk reads text, one key "
+                "per line"
+            )
         if key:
             batch.append(key)
             if len(batch) >= _BATCH:
@@ -162,6 +193,7 @@ def _batches(stream: IO[str]) -> Iterator[list[str]]:
 
 
 def _run_topk(args: argparse.Namespace) -> int:
+    from dskata.cli import CommandError
     from dskata.sketch import TopK
 
     if args.counters < 1:
@@ -169,16 +201,25 @@ def _run_topk(args: argparse.Namespace) -> int:
     if args.top < 1:
         raise ValueError(f"-n/--top must be >= 1, got {args.top}")
     tk = TopK(args.counters)
+    name = "stdin" if args.file == "-" else args.file
     if args.file == "-":
         raw = getattr(sys.stdin, "buffer", None)
         # Logs are not always valid UTF-8: replace bad bytes rather than stop on them.
         stream = sys.stdin if raw is None else io.TextIOWrapper(raw, "utf-8", errors="replace")
-        for batch in _batches(stream):
+        for batch in _batches(stream, name):
             tk.add_many(batch)
     else:
-        with open(args.file, encoding="utf-8", errors="replace") as fh:
-            for batch in _batches(fh):
-                tk.add_many(batch)
+        try:
+            with open(args.file, encoding="utf-8", errors="replace") as fh:
+                for batch in _batches(fh, name):
+                    tk.add_many(batch)
+        except IsADirectoryError:
+            raise CommandError(
+                f"FILE {name!r} is a directory; give a file of keys or '-'"
+            ) from None
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise CommandError(f"cannot read FILE {name!r}: {reason}") from None
     top = tk.top(args.top + 1)
     shown, following = top[: args.top], top[args.top :]
     # The printed set is exactly the true top n when its smallest lower bound is above every other
