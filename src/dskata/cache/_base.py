@@ -23,6 +23,7 @@ sees (and may raise on) a consistent cache. A value larger than ``maxsize`` is r
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Callable, ItemsView, Iterator, KeysView, MutableMapping, ValuesView
 from typing import Any, ClassVar, Generic, TypeVar, overload
 
@@ -92,17 +93,21 @@ class PolicyCache(MutableMapping[K, V], Generic[K, V]):
     def _on_admit(self, key: K) -> None:
         pass
 
-    def _on_insert(self, key: K) -> None:  # pragma: no cover - every policy overrides it
-        raise NotImplementedError
+    @abstractmethod
+    def _on_insert(self, key: K) -> None:
+        """Policy hook: every policy implements it."""
 
-    def _on_remove(self, key: K) -> None:  # pragma: no cover - every policy overrides it
-        raise NotImplementedError
+    @abstractmethod
+    def _on_remove(self, key: K) -> None:
+        """Policy hook: every policy implements it."""
 
-    def _victim(self) -> K:  # pragma: no cover - every policy overrides it
-        raise NotImplementedError
+    @abstractmethod
+    def _victim(self) -> K:
+        """Policy hook: every policy implements it."""
 
-    def _on_clear(self) -> None:  # pragma: no cover - every policy overrides it
-        raise NotImplementedError
+    @abstractmethod
+    def _on_clear(self) -> None:
+        """Policy hook: every policy implements it."""
 
     def _policy_check(self) -> None:
         pass

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -195,7 +196,7 @@ class HistoryRecorder:
 # -- models ----------------------------------------------------------------------------------
 
 
-class Model:
+class Model(ABC):
     """A sequential specification: an initial state and a step relation.
 
     States must be hashable (the checker memoises on them). ``step(state, op, arg, output)``
@@ -205,13 +206,13 @@ class Model:
 
     name = "model"
 
+    @abstractmethod
     def init(self) -> Hashable:
         """The initial state."""
-        raise NotImplementedError
 
+    @abstractmethod
     def step(self, state: Any, op: str, arg: Any, output: Any) -> tuple[bool, Hashable]:
         """``(legal, next state)``."""
-        raise NotImplementedError
 
     def partition(self, history: Sequence[Operation]) -> list[list[Operation]]:
         """Independent sub-histories (P-compositionality); by default the history itself."""
@@ -224,9 +225,9 @@ class Model:
 class SequentialModel(Model):
     """A deterministic model given by ``apply(state, op, arg) -> (output, next state)``."""
 
+    @abstractmethod
     def apply(self, state: Any, op: str, arg: Any) -> tuple[Any, Hashable]:
         """The output and next state of ``op(arg)`` in ``state``."""
-        raise NotImplementedError
 
     def matches(self, expected: Any, output: Any) -> bool:
         """Does the recorded ``output`` match the model's ``expected`` one?"""
