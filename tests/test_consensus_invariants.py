@@ -122,15 +122,17 @@ def test_checker_rejects_a_bad_cluster_size() -> None:
 @pytest.mark.parametrize(
     ("protocol", "prevote", "check_quorum", "schedules"),
     [
-        ("raft", False, False, 400),
-        ("raft", True, True, 300),
-        ("paxos", False, False, 300),
+        ("raft", False, False, 1000),
+        ("raft", True, False, 1000),
+        ("raft", True, True, 1000),
+        ("paxos", False, False, 1000),
     ],
 )
 def test_random_fault_schedules_break_no_invariant(
     protocol: str, prevote: bool, check_quorum: bool, schedules: int
 ) -> None:
-    """1,000 schedules in all: loss, duplication, reordering, partitions, crashes, restarts.
+    """1,000 schedules per configuration: loss, duplication, reordering, partitions, crashes,
+    restarts (Raft plain, with PreVote, with PreVote and CheckQuorum; Paxos).
 
     (The benchmark runs 10,000 per configuration; `dskata raft fuzz` runs any number.)
     """
