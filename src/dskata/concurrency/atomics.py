@@ -43,6 +43,7 @@ from typing import Any, Generic, TypeVar
 __all__ = ["AtomicInteger", "AtomicReference", "TreiberStack"]
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 
 def _new_gate() -> SimpleQueue[None]:
@@ -64,7 +65,56 @@ def _as_callable(name: str, fn: object) -> None:
         raise TypeError(f"{name} must be callable, got {fn!r} of type {type(fn).__name__}")
 
 
-class AtomicInteger:
+class _CasUpdates(Generic[V]):
+    """The functional updates of Java's atomics, written once on top of ``compare_and_set``.
+
+    ``fn`` runs outside any lock and may run several times under contention: keep it free of
+    side effects. Complexity: O(1) per attempt; attempts grow with contention.
+    """
+
+    __slots__ = ()
+    _value: V
+
+    def compare_and_set(self, expected: V, new: V) -> bool:  # pragma: no cover - overridden
+        raise TypeError("subclasses implement compare_and_set")
+
+    def _coerce(self, value: V) -> V:
+        return value
+
+    def _coerce_operand(self, x: V) -> V:
+        return x
+
+    def _retry(self, fn: Callable[[V], V], want_new: bool) -> V:
+        while True:
+            old = self._value
+            new = self._coerce(fn(old))
+            if self.compare_and_set(old, new):
+                return new if want_new else old
+
+    def get_and_update(self, fn: Callable[[V], V]) -> V:
+        """Apply ``fn`` by a CAS retry loop (it may run more than once); return the old value."""
+        _as_callable("fn", fn)
+        return self._retry(fn, want_new=False)
+
+    def update_and_get(self, fn: Callable[[V], V]) -> V:
+        """Apply ``fn`` by a CAS retry loop (it may run more than once); return the new value."""
+        _as_callable("fn", fn)
+        return self._retry(fn, want_new=True)
+
+    def get_and_accumulate(self, x: V, fn: Callable[[V, V], V]) -> V:
+        """Replace the value ``v`` by ``fn(v, x)`` by a CAS retry loop; return ``v``."""
+        x = self._coerce_operand(x)
+        _as_callable("fn", fn)
+        return self._retry(lambda v: fn(v, x), want_new=False)
+
+    def accumulate_and_get(self, x: V, fn: Callable[[V, V], V]) -> V:
+        """Replace the value ``v`` by ``fn(v, x)`` by a CAS retry loop; return the new value."""
+        x = self._coerce_operand(x)
+        _as_callable("fn", fn)
+        return self._retry(lambda v: fn(v, x), want_new=True)
+
+
+class AtomicInteger(_CasUpdates[int]):
     """An integer updated atomically, with Java's ``AtomicInteger`` operations.
 
     Values are unbounded Python ints (no 32-bit wrap-around). As in Java, equality is identity:
@@ -225,42 +275,11 @@ class AtomicInteger:
         finally:
             gate.put(None)
 
-    def _retry(self, fn: Callable[[int], int], want_new: bool) -> int:
-        while True:
-            old = self._value
-            new = fn(old)
-            if type(new) is not int:
-                new = _as_int("the function's result", new)
-            if self.compare_and_set(old, new):
-                return new if want_new else old
+    def _coerce(self, value: object) -> int:
+        return value if type(value) is int else _as_int("the function's result", value)
 
-    def get_and_update(self, fn: Callable[[int], int]) -> int:
-        """Apply ``fn`` by a CAS retry loop; return the previous value.
-
-        ``fn`` runs outside any lock and may run several times under contention: keep it free of
-        side effects.
-
-        Complexity: O(1) per attempt; attempts grow with contention.
-        """
-        _as_callable("fn", fn)
-        return self._retry(fn, want_new=False)
-
-    def update_and_get(self, fn: Callable[[int], int]) -> int:
-        """Apply ``fn`` by a CAS retry loop; return the new value (see :meth:`get_and_update`)."""
-        _as_callable("fn", fn)
-        return self._retry(fn, want_new=True)
-
-    def get_and_accumulate(self, x: int, fn: Callable[[int, int], int]) -> int:
-        """Replace the value ``v`` by ``fn(v, x)`` by a CAS retry loop; return ``v``."""
-        x = _as_int("x", x)
-        _as_callable("fn", fn)
-        return self._retry(lambda v: fn(v, x), want_new=False)
-
-    def accumulate_and_get(self, x: int, fn: Callable[[int, int], int]) -> int:
-        """Replace the value ``v`` by ``fn(v, x)`` by a CAS retry loop; return the new value."""
-        x = _as_int("x", x)
-        _as_callable("fn", fn)
-        return self._retry(lambda v: fn(v, x), want_new=True)
+    def _coerce_operand(self, x: object) -> int:
+        return _as_int("x", x)
 
     def __int__(self) -> int:
         return self._value
@@ -280,7 +299,7 @@ class AtomicInteger:
         assert self._gate.qsize() == 1, "AtomicInteger lock held while quiescent"
 
 
-class AtomicReference(Generic[T]):
+class AtomicReference(_CasUpdates[T]):
     """A reference updated atomically; compare-and-set compares by identity (``is``).
 
     Identity, as in Java, is what a lock-free algorithm needs: two equal but distinct nodes are
@@ -357,33 +376,6 @@ class AtomicReference(Generic[T]):
             return old
         finally:
             gate.put(None)
-
-    def _retry(self, fn: Callable[[T], T], want_new: bool) -> T:
-        while True:
-            old = self._value
-            new = fn(old)
-            if self.compare_and_set(old, new):
-                return new if want_new else old
-
-    def get_and_update(self, fn: Callable[[T], T]) -> T:
-        """Apply ``fn`` by a CAS retry loop (``fn`` may run more than once); return the old one."""
-        _as_callable("fn", fn)
-        return self._retry(fn, want_new=False)
-
-    def update_and_get(self, fn: Callable[[T], T]) -> T:
-        """Apply ``fn`` by a CAS retry loop (``fn`` may run more than once); return the new one."""
-        _as_callable("fn", fn)
-        return self._retry(fn, want_new=True)
-
-    def get_and_accumulate(self, x: T, fn: Callable[[T, T], T]) -> T:
-        """Replace the reference ``v`` by ``fn(v, x)`` by a CAS retry loop; return ``v``."""
-        _as_callable("fn", fn)
-        return self._retry(lambda v: fn(v, x), want_new=False)
-
-    def accumulate_and_get(self, x: T, fn: Callable[[T, T], T]) -> T:
-        """Replace the reference ``v`` by ``fn(v, x)`` by a CAS retry loop; return the result."""
-        _as_callable("fn", fn)
-        return self._retry(lambda v: fn(v, x), want_new=True)
 
     def __repr__(self) -> str:
         return f"AtomicReference({self._value!r})"
