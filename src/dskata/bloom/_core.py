@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from dskata.hashing import MASK64, hash_pair, hash_pair_rows
+from dskata.hashing import MASK64, hash_pair, hash_pair_rows, validate_seed
 
 U64Array = npt.NDArray[np.uint64]
 I64Array = npt.NDArray[np.int64]
@@ -220,3 +220,63 @@ def all_bits_set(buf: npt.NDArray[np.uint8], pos: I64Array) -> BoolArray:
 def as_uint8(buffer: Any) -> npt.NDArray[np.uint8]:
     """A writable numpy view of a bitarray's or bytearray's memory (no copy)."""
     return np.frombuffer(buffer, dtype=np.uint8)
+
+
+SF = TypeVar("SF", bound="SizedFilter")
+
+
+class SizedFilter:
+    """The sizing parameters and raw constructor shared by the standard and counting filters."""
+
+    __slots__ = ()
+    _m: int
+    _k: int
+    _seed: int
+    _capacity: int | None
+    _error_rate: float | None
+
+    def _init(
+        self, m: int, k: int, seed: int, capacity: int | None, error_rate: float | None
+    ) -> None:
+        raise TypeError(f"{type(self).__name__} must define _init")  # pragma: no cover
+
+    @classmethod
+    def from_size(cls: type[SF], bit_size: int, num_hashes: int, *, seed: int = 0) -> SF:
+        """A filter from raw parameters: ``bit_size`` positions (``m``) and ``num_hashes`` (``k``).
+
+        Complexity: O(m) to allocate.
+
+        >>> from dskata import BloomFilter, CountingBloomFilter
+        >>> BloomFilter.from_size(1024, 3).bit_size, CountingBloomFilter.from_size(64, 2).num_hashes
+        (1024, 2)
+        """
+        m = check_int(bit_size, "bit_size", 1, MAX_BITS)
+        k = check_int(num_hashes, "num_hashes", 1, MAX_HASHES)
+        self = cls.__new__(cls)
+        self._init(m, k, validate_seed(seed), None, None)
+        return self
+
+    @property
+    def capacity(self) -> int | None:
+        """The capacity the filter was sized for; ``None`` for the raw form."""
+        return self._capacity
+
+    @property
+    def error_rate(self) -> float | None:
+        """The target false-positive rate at capacity; ``None`` for the raw form."""
+        return self._error_rate
+
+    @property
+    def bit_size(self) -> int:
+        """``m``, the number of bits (counters, for a counting filter)."""
+        return self._m
+
+    @property
+    def num_hashes(self) -> int:
+        """``k``, the number of positions per key."""
+        return self._k
+
+    @property
+    def seed(self) -> int:
+        """The hash seed."""
+        return self._seed

@@ -43,7 +43,7 @@ class NotInFilterError(KeyError, ValueError):
         return str(self.args[0]) if self.args else ""
 
 
-class CountingBloomFilter:
+class CountingBloomFilter(_core.SizedFilter):
     """A Bloom filter with 4-bit saturating counters, so keys can be removed.
 
     Args:
@@ -80,46 +80,6 @@ class CountingBloomFilter:
         self._capacity, self._error_rate = capacity, error_rate
         self._count = 0
         self._counters = bytearray((m + 1) // 2)
-
-    @classmethod
-    def from_size(cls, bit_size: int, num_hashes: int, *, seed: int = 0) -> CountingBloomFilter:
-        """Build from raw parameters: ``bit_size`` counters (``m``) and ``num_hashes`` (``k``).
-
-        >>> CountingBloomFilter.from_size(100, 3).nbytes
-        50
-        """
-        m = _core.check_int(bit_size, "bit_size", 1, _core.MAX_BITS)
-        k = _core.check_int(num_hashes, "num_hashes", 1, _core.MAX_HASHES)
-        self = cls.__new__(cls)
-        self._init(m, k, validate_seed(seed), None, None)
-        return self
-
-    # ------------------------------------------------------------ properties
-
-    @property
-    def capacity(self) -> int | None:
-        """The capacity the filter was sized for; ``None`` for the raw form."""
-        return self._capacity
-
-    @property
-    def error_rate(self) -> float | None:
-        """The target false-positive rate at capacity; ``None`` for the raw form."""
-        return self._error_rate
-
-    @property
-    def bit_size(self) -> int:
-        """``m``, the number of counters (the bit size of the equivalent ``BloomFilter``)."""
-        return self._m
-
-    @property
-    def num_hashes(self) -> int:
-        """``k``, the number of counters per key."""
-        return self._k
-
-    @property
-    def seed(self) -> int:
-        """The hash seed."""
-        return self._seed
 
     @property
     def nbytes(self) -> int:

@@ -40,7 +40,7 @@ _SCRATCH_DENSITY: Final = 0.125
 _SCRATCH_MAX_BITS: Final = 1 << 27
 
 
-class BloomFilter:
+class BloomFilter(_core.SizedFilter):
     """A Bloom filter: set membership with false positives at a chosen rate, never false negatives.
 
     Args:
@@ -79,48 +79,6 @@ class BloomFilter:
         self._count = 0
         self._bits = bitarray(m, endian="little")
         self._bits.setall(0)
-
-    @classmethod
-    def from_size(cls, bit_size: int, num_hashes: int, *, seed: int = 0) -> BloomFilter:
-        """Build a filter from raw parameters: ``bit_size`` bits (``m``) and ``num_hashes`` (``k``).
-
-        Complexity: O(m) to allocate.
-
-        >>> BloomFilter.from_size(1024, 3).bit_size
-        1024
-        """
-        m = _core.check_int(bit_size, "bit_size", 1, _core.MAX_BITS)
-        k = _core.check_int(num_hashes, "num_hashes", 1, _core.MAX_HASHES)
-        self = cls.__new__(cls)
-        self._init(m, k, validate_seed(seed), None, None)
-        return self
-
-    # ------------------------------------------------------------ properties
-
-    @property
-    def capacity(self) -> int | None:
-        """The capacity the filter was sized for; ``None`` for the raw form."""
-        return self._capacity
-
-    @property
-    def error_rate(self) -> float | None:
-        """The target false-positive rate at capacity; ``None`` for the raw form."""
-        return self._error_rate
-
-    @property
-    def bit_size(self) -> int:
-        """``m``, the number of bits."""
-        return self._m
-
-    @property
-    def num_hashes(self) -> int:
-        """``k``, the number of positions per key."""
-        return self._k
-
-    @property
-    def seed(self) -> int:
-        """The hash seed."""
-        return self._seed
 
     @property
     def nbytes(self) -> int:
