@@ -357,3 +357,29 @@ def test_cas_loop_increments_are_exact_on_one_and_eight_threads(threads: int) ->
     run_threads(work, threads, interval=1e-6)
     assert counter.get() == threads * per
     counter._check()
+
+
+@pytest.mark.parametrize("make", [lambda: AtomicInteger(0), lambda: AtomicReference(0)])
+def test_a_cas_waits_for_the_token_held_by_another_thread(make: object) -> None:
+    """While the lock's token is out, a CAS neither proceeds nor loses the token; it then runs."""
+    import threading
+    import time
+
+    atomic = make()  # type: ignore[operator]
+    atomic._token.pop()  # this thread now "holds" the lock
+    done = threading.Event()
+    results: list[bool] = []
+
+    def contender() -> None:
+        results.append(atomic.compare_and_set(0, 1))
+        done.set()
+
+    t = threading.Thread(target=contender)
+    t.start()
+    time.sleep(0.05)  # the contender has backed off several times by now
+    assert not done.is_set() and atomic.get() == 0
+    atomic._token.append(None)  # release
+    assert done.wait(5.0)
+    t.join()
+    assert results == [True] and atomic.get() == 1
+    atomic._check()

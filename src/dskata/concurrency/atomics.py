@@ -9,18 +9,19 @@ Theory of operation:
     was computed from.
 
     Python exposes no hardware CAS instruction. Here the CAS itself is made indivisible by a
-    short critical section on a real blocking lock, honestly: the lock is held only for the
-    compare and the store, never while user code runs. The lock is a *gate*: a
-    :class:`queue.SimpleQueue` holding one token (a binary semaphore implemented in C; ``get``
-    takes the token, blocking while another thread has it, ``put`` gives it back). It is chosen
-    over ``_thread.allocate_lock`` for measured reasons (``docs/concurrency.md``, "How it is
-    implemented"): on CPython 3.11 ``lock.acquire()`` parses its arguments and reads the monotonic
-    clock on every call, which made it ~3x dearer than the gate, and ``with lock:`` dearer still;
-    an explicitly acquired ``_thread`` lock can be taken by a thread that does not hold the GIL,
-    which under 8 threads turns into a lock convoy (two context switches per CAS), while the
-    gate's token is only ever taken by the thread running Python code. ``SimpleQueue`` is
-    thread-safe without the GIL as well (its methods are critical sections on free-threaded
-    CPython). The retry-loop helpers (``update_and_get``,
+    short critical section on a real lock, honestly: the lock is held only for the compare and the
+    store, never while user code runs. The lock is a *token* spinlock: a one-element ``list``;
+    ``pop()`` takes the token (an ``IndexError`` means another thread holds it) and
+    ``append(None)`` gives it back. Both are single C calls, atomic under the GIL and critical
+    sections on free-threaded CPython, so the token is never duplicated or lost. A thread that
+    finds the token gone yields the processor (``time.sleep``, which also releases the GIL so
+    the holder can finish) with an exponential back-off capped at 1 ms. Spinning suits a
+    critical section of two bytecodes; it was chosen for measured reasons
+    (``docs/concurrency.md``, "How it is implemented"): on CPython 3.11 ``lock.acquire()`` parses
+    its arguments on every call and ``with lock:`` binds ``__enter__``/``__exit__``, which made a
+    ``_thread`` lock ~2x dearer than the token per CAS, and an explicitly acquired ``_thread``
+    lock can be taken by a thread that does not hold the GIL, which under 8 threads turns into a
+    lock convoy. The retry-loop helpers (``update_and_get``,
     ``accumulate_and_get`` and friends) call the user's function *outside* that lock and then
     CAS, so they are correct without relying on the GIL (free-threaded CPython included), and the
     function may run more than once under contention, exactly as in ``java.util.concurrent``.
@@ -37,7 +38,7 @@ Thread safety: every public method of every class here is safe to call from any 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from queue import SimpleQueue
+from time import sleep
 from typing import Any, Generic, TypeVar
 
 __all__ = ["AtomicInteger", "AtomicReference", "TreiberStack"]
@@ -46,11 +47,16 @@ T = TypeVar("T")
 V = TypeVar("V")
 
 
-def _new_gate() -> SimpleQueue[None]:
-    """A mutex: a one-token :class:`queue.SimpleQueue`; ``get()`` locks, ``put(None)`` unlocks."""
-    gate: SimpleQueue[None] = SimpleQueue()
-    gate.put(None)
-    return gate
+def _wait_for_token(token: list[None]) -> None:
+    """Take the token of a contended spinlock: yield, back off, retry."""
+    delay = 0.0
+    while True:
+        sleep(delay)  # releases the GIL, so a holder that was switched out can finish
+        try:
+            token.pop()
+            return
+        except IndexError:
+            delay = min(delay * 2.0 or 1e-6, 1e-3)
 
 
 def _as_int(name: str, value: object) -> int:
@@ -140,11 +146,11 @@ class AtomicInteger(_CasUpdates[int]):
         34
     """
 
-    __slots__ = ("_gate", "_value")
+    __slots__ = ("_token", "_value")
 
     def __init__(self, value: int = 0) -> None:
         self._value = _as_int("value", value)
-        self._gate = _new_gate()
+        self._token: list[None] = [None]
 
     def get(self) -> int:
         """The current value (a plain read: an int attribute load is atomic)."""
@@ -154,25 +160,31 @@ class AtomicInteger(_CasUpdates[int]):
         """Store ``value`` unconditionally."""
         if type(value) is not int:
             value = _as_int("value", value)
-        gate = self._gate
-        gate.get()
+        token = self._token
+        try:
+            token.pop()
+        except IndexError:
+            _wait_for_token(token)
         try:
             self._value = value
         finally:
-            gate.put(None)
+            token.append(None)
 
     def get_and_set(self, value: int) -> int:
         """Store ``value``; return the previous value."""
         if type(value) is not int:
             value = _as_int("value", value)
-        gate = self._gate
-        gate.get()
+        token = self._token
+        try:
+            token.pop()
+        except IndexError:
+            _wait_for_token(token)
         try:
             old = self._value
             self._value = value
             return old
         finally:
-            gate.put(None)
+            token.append(None)
 
     def compare_and_set(self, expected: int, new: int) -> bool:
         """Store ``new`` if the value equals ``expected``; True if it did.
@@ -181,15 +193,18 @@ class AtomicInteger(_CasUpdates[int]):
         """
         if type(new) is not int:
             new = _as_int("new", new)
-        gate = self._gate
-        gate.get()
+        token = self._token
+        try:
+            token.pop()
+        except IndexError:
+            _wait_for_token(token)
         try:
             if self._value == expected:
                 self._value = new
                 return True
             return False
         finally:
-            gate.put(None)
+            token.append(None)
 
     def compare_and_exchange(self, expected: int, new: int) -> int:
         """Like :meth:`compare_and_set`, but return the witness value (the value seen).
@@ -198,82 +213,103 @@ class AtomicInteger(_CasUpdates[int]):
         """
         if type(new) is not int:
             new = _as_int("new", new)
-        gate = self._gate
-        gate.get()
+        token = self._token
+        try:
+            token.pop()
+        except IndexError:
+            _wait_for_token(token)
         try:
             old = self._value
             if old == expected:
                 self._value = new
             return old
         finally:
-            gate.put(None)
+            token.append(None)
 
     def get_and_add(self, delta: int) -> int:
         """Add ``delta``; return the previous value."""
         if type(delta) is not int:
             delta = _as_int("delta", delta)
-        gate = self._gate
-        gate.get()
+        token = self._token
+        try:
+            token.pop()
+        except IndexError:
+            _wait_for_token(token)
         try:
             old = self._value
             self._value = old + delta
             return old
         finally:
-            gate.put(None)
+            token.append(None)
 
     def add_and_get(self, delta: int) -> int:
         """Add ``delta``; return the new value."""
         if type(delta) is not int:
             delta = _as_int("delta", delta)
-        gate = self._gate
-        gate.get()
+        token = self._token
+        try:
+            token.pop()
+        except IndexError:
+            _wait_for_token(token)
         try:
             self._value += delta
             return self._value
         finally:
-            gate.put(None)
+            token.append(None)
 
     def increment_and_get(self) -> int:
         """Add one; return the new value."""
-        gate = self._gate
-        gate.get()
+        token = self._token
+        try:
+            token.pop()
+        except IndexError:
+            _wait_for_token(token)
         try:
             self._value += 1
             return self._value
         finally:
-            gate.put(None)
+            token.append(None)
 
     def decrement_and_get(self) -> int:
         """Subtract one; return the new value."""
-        gate = self._gate
-        gate.get()
+        token = self._token
+        try:
+            token.pop()
+        except IndexError:
+            _wait_for_token(token)
         try:
             self._value -= 1
             return self._value
         finally:
-            gate.put(None)
+            token.append(None)
 
     def get_and_increment(self) -> int:
         """Add one; return the previous value."""
-        gate = self._gate
-        gate.get()
+        token = self._token
+        try:
+            token.pop()
+        except IndexError:
+            _wait_for_token(token)
         try:
             old = self._value
             self._value = old + 1
             return old
         finally:
-            gate.put(None)
+            token.append(None)
 
     def get_and_decrement(self) -> int:
         """Subtract one; return the previous value."""
-        gate = self._gate
-        gate.get()
+        token = self._token
+        try:
+            token.pop()
+        except IndexError:
+            _wait_for_token(token)
         try:
             old = self._value
             self._value = old - 1
             return old
         finally:
-            gate.put(None)
+            token.append(None)
 
     def _coerce(self, value: object) -> int:
         return value if type(value) is int else _as_int("the function's result", value)
@@ -296,7 +332,7 @@ class AtomicInteger(_CasUpdates[int]):
     def _check(self) -> None:
         """Assert the invariants: an int value and an unheld lock (call when quiescent)."""
         assert type(self._value) is int, self._value
-        assert self._gate.qsize() == 1, "AtomicInteger lock held while quiescent"
+        assert self._token == [None], "AtomicInteger lock held while quiescent"
 
 
 class AtomicReference(_CasUpdates[T]):
@@ -320,11 +356,11 @@ class AtomicReference(_CasUpdates[T]):
         (False, 'b')
     """
 
-    __slots__ = ("_gate", "_value")
+    __slots__ = ("_token", "_value")
 
     def __init__(self, value: T) -> None:
         self._value = value
-        self._gate = _new_gate()
+        self._token: list[None] = [None]
 
     def get(self) -> T:
         """The current reference."""
@@ -332,50 +368,62 @@ class AtomicReference(_CasUpdates[T]):
 
     def set(self, value: T) -> None:
         """Store ``value`` unconditionally."""
-        gate = self._gate
-        gate.get()
+        token = self._token
+        try:
+            token.pop()
+        except IndexError:
+            _wait_for_token(token)
         try:
             self._value = value
         finally:
-            gate.put(None)
+            token.append(None)
 
     def get_and_set(self, value: T) -> T:
         """Store ``value``; return the previous reference."""
-        gate = self._gate
-        gate.get()
+        token = self._token
+        try:
+            token.pop()
+        except IndexError:
+            _wait_for_token(token)
         try:
             old = self._value
             self._value = value
             return old
         finally:
-            gate.put(None)
+            token.append(None)
 
     def compare_and_set(self, expected: T, new: T) -> bool:
         """Store ``new`` if the current reference *is* ``expected``; True if it did.
 
         Complexity: O(1).
         """
-        gate = self._gate
-        gate.get()
+        token = self._token
+        try:
+            token.pop()
+        except IndexError:
+            _wait_for_token(token)
         try:
             if self._value is expected:
                 self._value = new
                 return True
             return False
         finally:
-            gate.put(None)
+            token.append(None)
 
     def compare_and_exchange(self, expected: T, new: T) -> T:
         """Like :meth:`compare_and_set`; return the witness (the reference seen)."""
-        gate = self._gate
-        gate.get()
+        token = self._token
+        try:
+            token.pop()
+        except IndexError:
+            _wait_for_token(token)
         try:
             old = self._value
             if old is expected:
                 self._value = new
             return old
         finally:
-            gate.put(None)
+            token.append(None)
 
     def __repr__(self) -> str:
         return f"AtomicReference({self._value!r})"
@@ -385,7 +433,7 @@ class AtomicReference(_CasUpdates[T]):
 
     def _check(self) -> None:
         """Assert the invariant: the lock is free (call when quiescent)."""
-        assert self._gate.qsize() == 1, "AtomicReference lock held while quiescent"
+        assert self._token == [None], "AtomicReference lock held while quiescent"
 
 
 class _Node(Generic[T]):

@@ -31,10 +31,9 @@ import _thread
 import math
 import threading
 from collections import deque
+from queue import SimpleQueue
 from types import TracebackType
 from typing import Literal
-
-from dskata.concurrency.atomics import _new_gate
 
 __all__ = ["Lock", "RLock", "RWLock", "RWPolicy", "StampedLock"]
 
@@ -46,6 +45,13 @@ RWPolicy = Literal["read", "write", "fair"]
 # (-1 is a cached small int, so an explicit -1 takes the fast path too).
 _FOREVER = -1
 _POLICIES: tuple[str, ...] = ("read", "write", "fair")
+
+
+def _new_gate() -> SimpleQueue[None]:
+    """A mutex: a one-token :class:`queue.SimpleQueue`; ``get()`` locks, ``put(None)`` unlocks."""
+    gate: SimpleQueue[None] = SimpleQueue()
+    gate.put(None)
+    return gate
 
 
 def _threading_says(blocking: bool, timeout: float) -> str:
