@@ -117,7 +117,7 @@ class Lock:
         >>> lock.release()
     """
 
-    __slots__ = ("_block", "_owner")
+    __slots__ = ("__weakref__", "_block", "_owner")
 
     def __init__(self) -> None:
         self._block = _thread.allocate_lock()
@@ -170,8 +170,12 @@ class Lock:
         self.release()
 
     def __repr__(self) -> str:
-        state = f"locked by {self._owner}" if self._block.locked() else "unlocked"
-        return f"<dskata Lock {state}>"
+        # threading's format, "<locked _thread.lock object at 0x...>", plus the owner.
+        cls = type(self)
+        name = f"{cls.__module__}.{cls.__qualname__}"
+        if self._block.locked():
+            return f"<locked {name} object owner={self._owner} at {id(self):#x}>"
+        return f"<unlocked {name} object at {id(self):#x}>"
 
     def _at_fork_reinit(self) -> None:
         # threading.Lock's hook for a child process after fork(): start free.
@@ -201,7 +205,7 @@ class RLock:
         False
     """
 
-    __slots__ = ("_block", "_count", "_owner")
+    __slots__ = ("__weakref__", "_block", "_count", "_owner")
 
     def __init__(self) -> None:
         self._block = _thread.allocate_lock()
@@ -293,7 +297,13 @@ class RLock:
         self._count = 0
 
     def __repr__(self) -> str:
-        return f"<dskata RLock owner={self._owner} count={self._count}>"
+        # threading.RLock's format.
+        cls = type(self)
+        state = "locked" if self._block.locked() else "unlocked"
+        return (
+            f"<{state} {cls.__module__}.{cls.__qualname__} object owner={self._owner} "
+            f"count={self._count} at {id(self):#x}>"
+        )
 
     def _check(self) -> None:
         """Assert the invariants: owner set iff count > 0 iff the inner lock is held."""
@@ -386,7 +396,16 @@ class RWLock:
         True
     """
 
-    __slots__ = ("_gate", "_policy", "_queue", "_read_view", "_readers", "_write_view", "_writer")
+    __slots__ = (
+        "__weakref__",
+        "_gate",
+        "_policy",
+        "_queue",
+        "_read_view",
+        "_readers",
+        "_write_view",
+        "_writer",
+    )
 
     def __init__(self, policy: RWPolicy = "fair") -> None:
         if policy not in _POLICIES:
@@ -662,7 +681,7 @@ class StampedLock:
         >>> sl.unlock_read(r)
     """
 
-    __slots__ = ("_cond", "_opt", "_readers", "_seq", "_waiting_writers")
+    __slots__ = ("__weakref__", "_cond", "_opt", "_readers", "_seq", "_waiting_writers")
 
     # Stamp layout: (seq << 2) | mode, where seq counts writer entries and exits (odd while
     # written) and mode says what the stamp holder has.
