@@ -254,3 +254,45 @@ def test_hash_pair_many_on_integer_arrays_matches_scalar(values: list[int], seed
     assert list(zip(map(int, h1), map(int, h2), strict=True)) == [
         H.hash_pair(v, seed) for v in values
     ]
+
+
+lone_surrogates = st.text(st.characters(categories=["Cs"]), min_size=1)
+
+
+@settings(max_examples=100, deadline=None)
+@given(text=st.text(), lone=lone_surrogates, seed=st.integers(0, 2**32 - 1))
+def test_str_with_lone_surrogates_hashes_as_its_surrogatepass_utf8(
+    text: str, lone: str, seed: int
+) -> None:
+    """Any Python str is a key: lone surrogates (os.fsdecode of bad bytes) hash without crashing.
+
+    mmh3 5.3 segfaults on such a str, so every path must encode it first; the scalar, pair and
+    batch paths must still agree with each other and with the bytes they stand for.
+    """
+    from dskata.hashing import hash_pair, hash_pair_many
+
+    for key in (lone, text + lone, lone + text, "\udcff" + text):
+        raw = key.encode("utf-8", "surrogatepass")
+        assert H.normalize_key(key) == raw
+        assert H.hash64(key, seed) == H.hash64(raw, seed)
+        assert hash_pair(key, seed) == hash_pair(raw, seed)
+        batch = ["ascii", key, 7, raw]
+        assert H.hash64_many(batch, seed).tolist() == [H.hash64(k, seed) for k in batch]
+        h1, h2 = hash_pair_many(batch, seed)
+        assert list(zip(h1.tolist(), h2.tolist())) == [hash_pair(k, seed) for k in batch]
+        assert H.hash64_many([key, "é"], seed).tolist() == [H.hash64(key, seed), H.hash64("é", seed)]
+
+
+def test_containers_accept_str_keys_with_lone_surrogates() -> None:
+    from dskata import BloomFilter, CountMinSketch, TopK
+
+    key = "report-\udcff.txt"  # what os.fsdecode(b"report-\xff.txt") returns on POSIX
+    bloom = BloomFilter(100, 0.01)
+    bloom.add(key)
+    assert key in bloom and bloom.contains_many([key, "x"]).tolist()[0]
+    cms = CountMinSketch(64, 4)
+    cms.add(key, 3)
+    assert cms[key] >= 3
+    top = TopK(4)
+    top.add(key)
+    assert TopK.from_bytes(top.to_bytes()).estimate(key) == top.estimate(key) == 1

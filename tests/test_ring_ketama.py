@@ -192,3 +192,13 @@ def test_uhashring_ketama_mode_agrees_on_equal_weights() -> None:
     point_set = set(their_points)
     keys = [k for k in keys if ketama_hash(k) not in point_set]
     assert [theirs.get_node(k) for k in keys] == [ours.node_for(k) for k in keys]
+
+
+def test_ketama_hashes_lone_surrogates_as_surrogatepass_utf8() -> None:
+    """Any str is a key (os.fsdecode of bad bytes included), hashed as dskata.hashing does."""
+    key = "file-\udcff"
+    raw = key.encode("utf-8", "surrogatepass")
+    assert ketama_hash(key) == ketama_hash(raw)
+    assert ketama_hash_many([key]).tolist() == [ketama_hash(raw)]
+    ring = HashRing.ketama(["a", "b", "c"])
+    assert ring.node_for(key) == ring.node_for(raw)  # type: ignore[arg-type]

@@ -11,7 +11,11 @@ answer differently in the next.
 Keys are normalised first (:func:`normalize_key`):
 
 * ``str`` is hashed as its UTF-8 bytes; ``bytes``, ``bytearray``, ``memoryview`` as their bytes.
-  Both go through MurmurHash3 x64-128 (``mmh3``), keeping the first 64 bits.
+  Both go through MurmurHash3 x64-128 (``mmh3``), keeping the first 64 bits. A ``str`` holding
+  lone surrogates (what ``os.fsdecode`` and the ``surrogateescape`` handler make of undecodable
+  bytes) has no strict UTF-8 form; it is encoded with the ``surrogatepass`` handler (three bytes
+  per surrogate, never valid UTF-8, so no other ``str`` shares them). Only ASCII ``str`` is ever
+  handed to ``mmh3`` as ``str``: mmh3 5.3 crashes the interpreter on a lone surrogate.
 * ``int`` (and numpy integer scalars) in ``[-2**63, 2**64)`` take the *integer path*: the value's
   64-bit two's-complement pattern ``x`` is mixed by the MurmurHash3 finaliser ``fmix64`` after an
   XOR with a seed-derived key. This is one multiply-xorshift pipeline, which numpy can run over a
@@ -99,6 +103,9 @@ _CHUNK: Final = 65536
 U64Array = npt.NDArray[np.uint64]
 # Typed handle on the C function: the scalar fast paths call it without wrapping its result.
 _mmh3_hash64: Callable[[str | bytes, int], tuple[int, int]] = mmh3.hash64
+#: ``mmh3.hash128(key, seed) & MASK64 == hash64(key, seed)`` for ASCII ``str`` and ``bytes``: one C
+#: call and no tuple. Callers must pass only ``bytes`` or a ``str`` whose ``isascii()`` is True.
+_mmh3_hash128: Callable[[str | bytes, int], int] = mmh3.hash128
 
 
 def validate_seed(seed: object, name: str = "seed") -> int:
@@ -158,7 +165,7 @@ def normalize_key(key: object) -> bytes | int:
     """
     t = type(key)
     if t is str:
-        return key.encode("utf-8")  # type: ignore[attr-defined, no-any-return]
+        return key.encode("utf-8", "surrogatepass")  # type: ignore[attr-defined, no-any-return]
     if t is bytes:
         return key  # type: ignore[return-value]
     if t is int:
@@ -166,7 +173,7 @@ def normalize_key(key: object) -> bytes | int:
     if isinstance(key, (bool, np.bool_)):
         raise TypeError(f"unsupported key type {t.__name__}: keys must be str, bytes-like or int")
     if isinstance(key, str):
-        return key.encode("utf-8")
+        return key.encode("utf-8", "surrogatepass")
     if isinstance(key, (bytes, bytearray, memoryview)):
         return bytes(key)
     if isinstance(key, (int, np.integer)):
@@ -200,9 +207,9 @@ def hash64(key: Key, seed: int = 0) -> int:
     >>> hash64(42, seed=1) != hash64(42, seed=2)
     True
     """
-    if type(key) is str and type(seed) is int and 0 <= seed < _SEED_END:
-        # Fast path for the most common call: mmh3 encodes str as UTF-8 itself.
-        return _mmh3_hash64(key, seed)[0] & MASK64
+    if type(key) is str and key.isascii() and type(seed) is int and 0 <= seed < _SEED_END:
+        # Fast path for the most common call (ASCII is its own UTF-8).
+        return _mmh3_hash128(key, seed) & MASK64
     return _hash64_normalized(normalize_key(key), validate_seed(seed))
 
 
@@ -297,13 +304,27 @@ def _rows_iterable(keys: Iterable[object], seed: int) -> U64Array:
         # One 16-byte MurmurHash3 digest per key, joined into one buffer: cheaper than building
         # two Python ints per key. str and read-only bytes are all mmh3 accepts; ints, numpy
         # scalars and bytearrays raise TypeError and take the general path, key by key.
-        buf = b"".join([digest(k, seed) for k in items])
+        buf = b"".join(
+            [
+                digest(
+                    k if type(k) is bytes or (type(k) is str and k.isascii()) else _as_mmh3(k), seed
+                )
+                for k in items
+            ]
+        )
     except TypeError:
         out = np.empty((len(items), 2), dtype=np.uint64)
         for i, key in enumerate(items):
             out[i] = _pair_normalized(normalize_key(key), seed)
         return out
     return np.frombuffer(buf, dtype="<u8").reshape(-1, 2).astype(np.uint64)
+
+
+def _as_mmh3(key: object) -> bytes:
+    """What a non-ASCII ``str`` key may be handed to mmh3 as; TypeError for every other type."""
+    if isinstance(key, str):
+        return key.encode("utf-8", "surrogatepass")
+    raise TypeError(type(key).__name__)
 
 
 def _pair_normalized(norm: bytes | int, seed: int) -> tuple[int, int]:
@@ -371,7 +392,11 @@ def hash_pair(key: Key, seed: int = 0) -> tuple[int, int]:
     >>> h1 == hash64("apple"), h2 % 2
     (True, 1)
     """
-    if (type(key) is str or type(key) is bytes) and type(seed) is int and 0 <= seed < _SEED_END:
+    if (
+        (type(key) is bytes or (type(key) is str and key.isascii()))
+        and type(seed) is int
+        and 0 <= seed < _SEED_END
+    ):
         lo, hi = _mmh3_hash64(key, seed)
         return lo & MASK64, (hi & MASK64) | 1
     h1, h2 = _pair_normalized(normalize_key(key), validate_seed(seed))

@@ -125,8 +125,9 @@ class BloomFilter(_core.SizedFilter):
 
         Complexity: O(k).
         """
-        if type(key) is str or type(key) is bytes:
+        if type(key) is bytes or (type(key) is str and key.isascii()):
             # Inlined hash_pair fast path: h1, h2 are the two halves of one MurmurHash3 digest.
+            # (Non-ASCII str goes through hash_pair: mmh3 crashes on a lone surrogate.)
             h1, h2 = mmh3.hash64(key, self._seed)
             h1 &= MASK64
             h2 = (h2 & MASK64) | 1
@@ -145,7 +146,7 @@ class BloomFilter(_core.SizedFilter):
 
         Complexity: O(k), stops at the first clear bit.
         """
-        if type(key) is str or type(key) is bytes:
+        if type(key) is bytes or (type(key) is str and key.isascii()):
             h1, h2 = mmh3.hash64(key, self._seed)
             h1 &= MASK64
             h2 = (h2 & MASK64) | 1

@@ -55,7 +55,7 @@ _MD5 = hashlib.md5
 
 def _key_bytes(key: object, what: str) -> bytes:
     if isinstance(key, str):
-        data = key.encode("utf-8")
+        data = key.encode("utf-8", "surrogatepass")  # as dskata.hashing: any str is a key
     elif isinstance(key, (bytes, bytearray, memoryview)):
         data = bytes(key)
     else:
@@ -79,7 +79,7 @@ def ketama_hash(key: str | bytes) -> int:
     3675831724
     """
     if type(key) is str and "\x00" not in key:  # the common case, without the general checks
-        return int.from_bytes(_MD5(key.encode()).digest()[:4], "little")
+        return int.from_bytes(_MD5(key.encode("utf-8", "surrogatepass")).digest()[:4], "little")
     digest = _MD5(_key_bytes(key, "key")).digest()
     return int.from_bytes(digest[:4], "little")
 
@@ -100,7 +100,7 @@ def ketama_hash_many(keys: Iterable[str | bytes]) -> U64Array:
     append = out.append
     for key in items:
         if type(key) is str and "\x00" not in key:
-            append(int.from_bytes(md5(key.encode("utf-8")).digest()[:4], "little"))
+            append(int.from_bytes(md5(key.encode("utf-8", "surrogatepass")).digest()[:4], "little"))
         else:
             append(int.from_bytes(md5(_key_bytes(key, "key")).digest()[:4], "little"))
     return np.array(out, dtype=np.uint64)

@@ -524,7 +524,7 @@ class TopK:
         parts = []
         for key, c, e in zip(self._keys, self._counts, self._errors, strict=True):
             if type(key) is str:
-                tag, raw = _TAG_STR, key.encode("utf-8")
+                tag, raw = _TAG_STR, key.encode("utf-8", "surrogatepass")
             elif type(key) is bytes:
                 tag, raw = _TAG_BYTES, key
             else:
@@ -571,7 +571,7 @@ class TopK:
             key: TopKKey
             if tag == _TAG_STR:
                 try:
-                    key = raw.decode("utf-8")
+                    key = raw.decode("utf-8", "surrogatepass")
                 except UnicodeDecodeError:
                     raise ValueError("corrupt payload: key is not UTF-8") from None
             elif tag == _TAG_BYTES:
