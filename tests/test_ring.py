@@ -6,14 +6,17 @@ import bisect
 import itertools
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from dskata.hashing import MASK64, fmix64, hash64
+from dskata.hashing import FMIX64_C1, FMIX64_C2, MASK64, fmix64, hash64
 from dskata.ring.hashring import HashRing
 
 GOLDEN = 0x9E3779B97F4A7C15
@@ -345,15 +348,141 @@ def test_batch_lookup_steps_through_crowded_buckets() -> None:
     ring = HashRing([f"n{i}" for i in range(40)], vnodes=100)
     ring.node_for_many(np.arange(3))
     table = ring._table
-    assert table is not None and table.steps >= 2 and bool(table.crowded.any())
-    # Probe every point of every crowded bucket, one below and one above it.
+    assert table is not None
     prefix = (ring._points >> table.shift).astype(np.intp)
-    pts = ring._points[table.crowded[prefix]]
+    crowded = np.bincount(prefix)[prefix] > 1  # points that share their bucket with another
+    assert table.steps >= 2 and bool(crowded.any())
+    # Probe every point of every crowded bucket, one below and one above it.
+    pts = ring._points[crowded]
     probes = np.concatenate([pts, pts - np.uint64(1), pts + np.uint64(1)])
     plist = ring._points.tolist()
     expected = [bisect.bisect_left(plist, h) % len(plist) for h in probes.tolist()]
     assert ring._lookup_hashes(probes, owners=False).tolist() == expected
     assert ring._lookup_hashes(probes).tolist() == [int(ring._owners[i]) for i in expected]
+
+
+def key_hashing_to(h: int, seed: int) -> int:
+    """The int key whose hash64 is ``h``: fmix64 inverted (it is a bijection)."""
+    from dskata.ring._fast import seed_xor_key
+
+    h ^= h >> 33  # x ^= x >> 33 is its own inverse
+    h = (h * pow(FMIX64_C2, -1, 1 << 64)) & MASK64
+    h ^= h >> 33
+    h = (h * pow(FMIX64_C1, -1, 1 << 64)) & MASK64
+    h ^= h >> 33
+    return h ^ seed_xor_key(seed)
+
+
+@pytest.mark.parametrize("seed", [0, 12345])
+def test_integer_keys_hashing_at_and_around_every_point_match_a_scan(seed: int) -> None:
+    """The batch path hashes int keys itself; probe it where a step or a search decides."""
+    ring = HashRing([f"n{i}" for i in range(40)], vnodes=100, seed=seed)
+    plist = ring._points.tolist()
+    targets = sorted({(p + d) & MASK64 for p in plist for d in (-1, 0, 1)} | {0, MASK64})
+    keys = np.array([key_hashing_to(h, seed) for h in targets], dtype=np.uint64)
+    assert [hash64(int(k), seed) for k in keys[:50]] == targets[:50]
+    where = [bisect.bisect_left(plist, h) % len(plist) for h in targets]
+    expected = [int(ring._owners[i]) for i in where]
+    assert ring.node_for_many(keys).tolist() == expected
+    assert ring.node_for_many(keys.view(np.int64)).tolist() == expected
+    assert np.array_equal(ring.nodes_for_many(keys, 3), ring._succ_table(3)[where])
+    ring._check()
+
+
+@pytest.mark.parametrize(("nodes", "vnodes"), [(1, 1), (3, 2), (200, 5), (250, 160)])
+def test_batch_tables_of_every_width_agree_with_searchsorted(nodes: int, vnodes: int) -> None:
+    """Owner tables of 1 and 2 bytes, point tables of 2 and 4 bytes, tiny and capped tables."""
+    ring = HashRing([f"n{i}" for i in range(nodes)], vnodes=vnodes)
+    keys = np.random.default_rng(nodes).integers(0, 2**64 - 1, 150_000, dtype=np.uint64)
+    from dskata.hashing import hash64_many
+
+    pos = np.searchsorted(ring._points, hash64_many(keys))
+    pos[pos == ring._points.shape[0]] = 0
+    assert np.array_equal(ring.node_for_many(keys), ring._owners[pos])
+    assert np.array_equal(ring.nodes_for_many(keys, 1)[:, 0], ring._owners[pos])
+    pts = ring._points
+    probes = np.concatenate([pts, pts - np.uint64(1), pts + np.uint64(1)])
+    where = np.searchsorted(pts, probes) % pts.shape[0]
+    assert np.array_equal(ring._lookup_hashes(probes, owners=False), where)
+    ring._check()
+
+
+int_dtypes = st.sampled_from(
+    [np.uint8, np.uint16, np.uint32, np.uint64, np.int8, np.int16, np.int32, np.int64]
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    names=node_names,
+    vnodes=st.integers(1, 30),
+    seed=st.integers(0, 2**32 - 1),
+    keys=int_dtypes.flatmap(lambda dt: hnp.arrays(dt, st.integers(0, 300))),
+)
+def test_integer_arrays_of_any_dtype_look_up_as_a_naive_scan_does(
+    names: list[str], vnodes: int, seed: int, keys: npt.NDArray[np.integer[Any]]
+) -> None:
+    ring = HashRing(names, vnodes=vnodes, seed=seed)
+    model = model_points(dict.fromkeys(names, vnodes), seed)
+    expected = [naive_owner(model, hash64(k, seed)) for k in keys.tolist()]
+    assert [ring.nodes[i] for i in ring.node_for_many(keys)] == expected
+    assert [ring.nodes[i] for i in ring.node_for_many(keys[::-1])] == expected[::-1]
+    n = min(2, len(names))
+    rows = ring.nodes_for_many(keys, n)
+    assert [[ring.nodes[i] for i in r] for r in rows] == [
+        ring.nodes_for(k, n) for k in keys.tolist()
+    ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    key=st.text(),
+    lone=st.text(st.characters(categories=["Cs"]), min_size=1),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_single_lookups_hash_any_str_like_hash64(key: str, lone: str, seed: int) -> None:
+    """node_for's inlined str hash equals hash64, lone surrogates included (mmh3 would crash)."""
+    ring = HashRing(["a", "b", "c"], vnodes=8, seed=seed)
+    model = model_points(dict.fromkeys(["a", "b", "c"], 8), seed)
+    for k in (key, key + lone, lone + key):
+        assert ring.node_for(k) == naive_owner(model, hash64(k, seed))
+        assert ring.nodes_for(k, 2)[0] == ring.node_for(k)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    names=node_names,
+    seed=st.integers(0, 2**32 - 1),
+    keys=st.lists(st.one_of(st.text(), st.binary(), st.integers(-(2**63), 2**64 - 1))),
+)
+def test_single_lookups_of_any_key_match_a_naive_scan(
+    names: list[str], seed: int, keys: list[str | bytes | int]
+) -> None:
+    ring = HashRing(names, vnodes=5, seed=seed)
+    model = model_points(dict.fromkeys(names, 5), seed)
+    n = min(2, len(names))
+    for key in keys:
+        owner = naive_owner(model, hash64(key, seed))
+        assert ring.node_for(key) == owner
+        assert ring.nodes_for(key, n)[0] == owner
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=int_dtypes.flatmap(lambda dt: hnp.arrays(dt, st.integers(0, 100))),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_the_split_fmix64_is_hash64_many(values: npt.NDArray[np.integer[Any]], seed: int) -> None:
+    from dskata.hashing import hash64_many
+    from dskata.ring._fast import fmix64_head_into, fmix64_tail, int_key_block, seed_xor_key
+
+    pattern = int_key_block(values)
+    out, tmp = np.empty_like(pattern), np.empty_like(pattern)
+    fmix64_head_into(pattern, np.uint64(seed_xor_key(seed)), out, tmp)
+    full = hash64_many(values, seed)
+    # The prefix table reads only the top bits, which the last step leaves unchanged.
+    assert np.array_equal(out >> np.uint64(64 - 33), full >> np.uint64(64 - 33))
+    assert np.array_equal(fmix64_tail(out), full)
 
 
 def test_scalar_lookups_and_replicas_agree_with_a_scan_around_every_point() -> None:

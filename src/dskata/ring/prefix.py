@@ -13,32 +13,49 @@ buckets by the top ``bits`` bits of the hash:
 * a bucket that holds points keeps the range of point indexes it spans; a hash in it steps
   forward through those points (batch) or bisects that short range (scalar).
 
-With ``T`` about ``8 P``, seven buckets in eight are empty. The same idea serves replica sets:
-:func:`successor_table` lists, for every point, the first ``n`` distinct owners met clockwise
-from it (Dynamo's preference list, DeCandia et al. 2007, section 4.3), and a scalar index keeps
-that row per empty bucket too, so ``nodes_for`` is as cheap as ``node_for``.
+The batch table has ``T`` about ``32 P`` buckets (31 in 32 are empty; entries of one or two
+bytes keep the gathered table in cache), the scalar index about ``4 P`` (Python lists, at most
+``2**16``). Integer keys are hashed inside the batch lookup, block by block, and only the keys
+that land in a bucket holding a point need their full hash (:mod:`dskata.ring._fast`). The same
+idea serves replica sets: :func:`successor_table` lists, for every point, the first ``n``
+distinct owners met clockwise from it (Dynamo's preference list, DeCandia et al. 2007, section
+4.3), and a scalar index keeps that row per empty bucket too, so ``nodes_for`` is as cheap as
+``node_for``.
 
 Everything here is derived data, rebuilt lazily after a ring changes; nothing here mutates a
-ring. Thread safety: instances are immutable after construction.
+ring. Thread safety: instances are immutable after construction, except for the batch point
+table built on first use (concurrent builders build equal tables); lookups use per-call scratch.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, Final, Generic, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from dskata.ring._common import IndexArray, U64Array
+from dskata.ring._fast import (
+    TAIL_SAFE_BITS,
+    fmix64_head_into,
+    fmix64_tail,
+    int_key_block,
+    seed_xor_key,
+)
 
 __all__ = ["BLOCK", "BatchTable", "ScalarIndex", "successor_table"]
 
-#: Keys per block in batch lookups: temporaries stay in L2.
+#: Keys per block in batch lookups: large enough to amortise numpy's per-call cost (about 20 calls
+#: per block), small enough that a block's scratch stays in cache. Measured: 16Ki and 32Ki blocks
+#: are slower, 128Ki no faster.
 BLOCK: Final = 65536
 
-# Batch table: about 2**_TABLE_SLACK buckets per point, capped at 2**_TABLE_MAX_BITS (16 MiB).
-_TABLE_SLACK: Final = 3
+# Batch table: about 2**_TABLE_SLACK buckets per point, at most 2**_TABLE_MAX_BITS (BatchTable
+# documents the memory bound). Measured on 100 x 160 points: slack 5 (3% of keys need a step)
+# beats slack 3 (11%) by about 10%; slack 6 gains about 5% more for twice the memory and build.
+_TABLE_SLACK: Final = 5
 _TABLE_MAX_BITS: Final = 21
 # Scalar index: at most 2**_SCALAR_MAX_BITS buckets (Python lists).
 _SCALAR_MAX_BITS: Final = 16
@@ -51,6 +68,8 @@ Replicas = tuple[list[tuple[N, ...] | None], list[tuple[N, ...]], list[int], lis
 
 def _small_int(bound: int) -> type[np.signedinteger[Any]]:
     """The narrowest signed integer dtype that holds every value in ``[-1, bound)``."""
+    if bound <= 1 << 7:
+        return np.int8
     if bound <= 1 << 15:
         return np.int16
     if bound <= 1 << 31:
@@ -59,109 +78,176 @@ def _small_int(bound: int) -> type[np.signedinteger[Any]]:
 
 
 class BatchTable:
-    """Direct-mapped lookup over sorted points, for numpy arrays of hashes.
+    """Direct-mapped lookup over sorted points, for numpy arrays of keys or hashes.
 
-    ``owner[j]`` is the owner of every hash in bucket ``j`` when the bucket holds no point, else
-    -1; ``point[j]`` likewise gives the point index. ``first[j]`` is the first point at or after
-    the bucket's start, from which a flagged hash steps forward once, or at most ``steps`` times
-    in a ``crowded`` bucket (more than one point).
+    Bucket ``j`` holds the hashes whose top ``bits`` bits are ``j``. ``owner[j]`` is the owner of
+    every hash in bucket ``j`` when the bucket holds no point, else -1 (likewise ``point[j]``,
+    the point index, built on first use). A hash in a bucket with points starts at ``first[j]``,
+    the bucket's first point (``P`` past the last: the wrap), steps forward once, and falls back
+    to a binary search in the rare bucket of several points.
 
-    Complexity: O(P + T) to build; O(1) per hash in an empty bucket, O(steps) otherwise.
+    Memory: ``2**bits`` buckets with ``bits = min(21, bit_length(P) + 5)``, so about 1 bucket
+    in 32 holds a point. Each table uses the narrowest signed dtype for its values: ``owner`` 1
+    byte up to 128 nodes, ``first`` 2 bytes up to 32,767 points, ``point`` (built only for batch
+    replica lookups) likewise. 100 x 160 points: ``2**19`` buckets, 1.5 MiB (2.5 MiB with
+    ``point``). Rings under 32,768 points stay under ``2**20 * 6`` bytes (6 MiB); the bound is
+    ``2**21 * 12`` bytes (24 MiB). A lookup also allocates about 1.1 MiB of scratch per call
+    (one block), so concurrent readers share nothing mutable.
+
+    Complexity: O(P + T) to build; O(1) per key in an empty bucket, O(1) expected otherwise.
 
     >>> pts = np.array([10, 200], dtype=np.uint64)
     >>> t = BatchTable(pts, np.array([0, 1], dtype=np.intp), hash_bits=8)
-    >>> out = np.empty(3, dtype=np.intp)
-    >>> t.resolve(np.array([5, 11, 250], dtype=np.uint64), np.array([0, 1]), out, want_owner=True)
-    >>> out.tolist()
+    >>> t.lookup(np.array([5, 11, 250], dtype=np.uint64), want_owner=True).tolist()
     [0, 1, 0]
     """
 
-    __slots__ = ("bits", "crowded", "first", "owner", "padded", "point", "shift", "size", "steps")
+    __slots__ = (
+        "_point",
+        "bits",
+        "first",
+        "hash_bits",
+        "index_ext",
+        "owner",
+        "owner_ext",
+        "padded",
+        "shift",
+        "size",
+        "steps",
+    )
 
     def __init__(self, points: U64Array, owners: IndexArray, hash_bits: int) -> None:
         n = points.shape[0]
         bits = min(_TABLE_MAX_BITS, max(4, int(n).bit_length() + _TABLE_SLACK), hash_bits)
         self.bits = bits
+        self.hash_bits = hash_bits
         self.size = n
         self.shift = np.uint64(hash_bits - bits)
-        prefix = (points >> self.shift).astype(np.intp)
-        counts = np.bincount(prefix, minlength=1 << bits)
-        # first[j]: index of the first point whose prefix is >= j (n when none: the wrap).
-        first = np.zeros((1 << bits) + 1, dtype=np.intp)
-        np.cumsum(counts, out=first[1:])
-        first = first[:-1]
-        wrapped = np.where(first == n, 0, first)
-        empty = counts == 0
-        # The smallest signed dtype that holds the answers: a table of 2**17 int16 fits in L2,
-        # and gathering from it is most of the lookup's cost.
-        self.point = np.where(empty, wrapped, -1).astype(_small_int(n))
-        self.owner = np.where(empty, owners[wrapped] if n else 0, -1).astype(
-            _small_int(int(owners.max()) + 1 if n else 1)
-        )
-        self.first = first
-        self.steps = int(counts.max()) if n else 0
-        self.crowded = counts > 1  # buckets that need more than one step
-        # A sentinel past the last point: no hash is above it, so steps stop there (the wrap).
+        # Answers per point index, with index n wrapping to point 0: no branch for the wrap.
+        self.owner_ext: IndexArray = np.append(owners, owners[:1]) if n else np.zeros(1, np.intp)
+        self.index_ext: IndexArray = np.append(np.arange(n, dtype=np.intp), np.intp(0))
+        prefix, runs = self._runs(points)
+        # Filled by np.repeat over the points, in the narrowest dtypes, rather than by bincount and
+        # cumsum over 2**bits int64 buckets: five times faster to build at 2**19 buckets.
+        self.first = np.repeat(np.arange(n + 1, dtype=_small_int(n + 1)), runs)
+        # The gather from this table is most of a lookup: the narrowest dtype keeps it in L2.
+        owner_dtype = _small_int(int(owners.max()) + 1 if n else 1)
+        self.owner = np.repeat(self.owner_ext.astype(owner_dtype), runs)
+        self.owner[prefix] = -1
+        self._point: npt.NDArray[np.signedinteger[Any]] | None = None
+        starts = np.flatnonzero(np.diff(prefix, prepend=-1))
+        self.steps = int(np.diff(starts, append=n).max()) if n else 0
+        # A sentinel past the last point: no hash is above it, so a step stops there (the wrap).
         self.padded = np.append(
             points, np.uint64((1 << hash_bits) - 1 if hash_bits == 64 else 1 << 32)
         )
 
+    def _runs(self, points: U64Array) -> tuple[IndexArray, IndexArray]:
+        """Each point's bucket, and how many buckets resolve to each point index (0..P).
+
+        Buckets ``prefix[i - 1] + 1 .. prefix[i]`` resolve to point ``i``, the first point at or
+        after them; those past the last point's bucket resolve to ``P`` (the wrap).
+        """
+        prefix: IndexArray = (points >> self.shift).astype(np.intp)
+        runs: IndexArray = np.diff(prefix, prepend=-1, append=(1 << self.bits) - 1)
+        return prefix, runs
+
+    @property
+    def point(self) -> npt.NDArray[np.signedinteger[Any]]:
+        """Per bucket, the point index every hash in it resolves to, else -1 (built on demand)."""
+        if self._point is None:
+            # Built on first use only: node_for_many never needs it. Racing readers build equal
+            # tables, so an unlocked assignment is harmless.
+            prefix, runs = self._runs(self.padded[:-1])
+            point = np.repeat(self.index_ext.astype(_small_int(self.size)), runs)
+            point[prefix] = -1
+            self._point = point
+        return self._point
+
     def _check(self, points: U64Array, owners: IndexArray) -> None:
         """Assert that this table is the one ``points`` and ``owners`` build."""
-        fresh = BatchTable(points, owners, int(self.shift) + self.bits)
+        fresh = BatchTable(points, owners, self.hash_bits)
         assert fresh.bits == self.bits and fresh.steps == self.steps
-        assert np.array_equal(fresh.owner, self.owner) and np.array_equal(fresh.point, self.point)
+        assert np.array_equal(fresh.owner, self.owner) and np.array_equal(fresh.first, self.first)
+        assert np.array_equal(fresh.padded, self.padded)
+        if self._point is not None:
+            assert np.array_equal(fresh.point, self._point)
+        # The definitions, by brute force: bucket counts and the first point at or after each.
+        counts = np.bincount((points >> self.shift).astype(np.intp), minlength=1 << self.bits)
+        first = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        assert np.array_equal(self.first, first) and self.steps == int(counts.max(initial=0))
+        assert np.array_equal(self.owner < 0, counts > 0)
+        empty = counts == 0
+        assert np.array_equal(self.owner[empty], self.owner_ext[first[empty]])
+        point = fresh.point  # not self.point: a check builds no cache
+        assert np.array_equal(point[empty], self.index_ext[first[empty]])
+        assert bool(np.all(point[~empty] == -1))
 
     def lookup(
         self,
-        source: U64Array,
-        owners: IndexArray,
+        source: npt.NDArray[Any],
         *,
         want_owner: bool,
-        hash_block: Callable[[Any], U64Array] | None = None,
+        int_keys_seed: int | None = None,
     ) -> IndexArray:
-        """Answers for every hash in ``source`` (or every key, hashed by ``hash_block``).
+        """The owner (``want_owner``) or point index of every hash in ``source``.
 
-        Works in blocks of :data:`BLOCK` so a block's hashes, buckets and answers stay in cache.
+        With ``int_keys_seed``, ``source`` holds integer keys instead, hashed here as
+        ``hash64_many(source, int_keys_seed)`` would, stopping before ``fmix64``'s last step
+        wherever the prefix alone decides (:mod:`dskata.ring._fast`).
 
-        Complexity: O(k) for k keys.
+        Complexity: O(k) for k keys, in blocks of :data:`BLOCK` so that a block's hashes, buckets
+        and answers stay in cache.
         """
         total = source.shape[0]
         out = np.empty(total, dtype=np.intp)
+        lut = self.owner if want_owner else self.point
+        answer = self.owner_ext if want_owner else self.index_ext
+        # Per-call scratch: concurrent lookups share only the read-only tables.
+        size = min(BLOCK, total)
+        tmp = np.empty(size, dtype=np.uint64)
+        found = np.empty(size, dtype=lut.dtype)
+        hashed = None
+        if int_keys_seed is not None:
+            assert self.hash_bits == 64 and self.bits <= TAIL_SAFE_BITS
+            hashed = np.empty(size, dtype=np.uint64)
+            xor_key = np.uint64(seed_xor_key(int_keys_seed))
+        shift, first, points = self.shift, self.first, self.padded
+        # Keys in buckets that hold a point (about 3%) are resolved after the loop, all at once:
+        # a dozen numpy calls on a few thousand keys per block cost mostly call overhead.
+        pending_at: list[IndexArray] = []
+        pending_h: list[U64Array] = []
         for start in range(0, total, BLOCK):
             stop = min(start + BLOCK, total)
-            block = source[start:stop]
-            h = block if hash_block is None else hash_block(block)
-            self.resolve(h, owners, out[start:stop], want_owner=want_owner)
-        return out
-
-    def resolve(
-        self, h: U64Array, owners: IndexArray, out: IndexArray, *, want_owner: bool
-    ) -> None:
-        """Write into ``out`` the owner (``want_owner``) or the point index of each hash in ``h``.
-
-        ``owners`` is the ring's owner array (point index -> node index).
-        """
-        lut = self.owner if want_owner else self.point
-        b = h >> self.shift
-        bi = b.view(np.intp)  # bucket numbers are < 2**21: same bits as intp
-        answers = np.take(lut, bi)
-        todo = np.flatnonzero(answers < 0)
-        np.copyto(out, answers)
-        if todo.size:
-            hh = h[todo]
-            bt = bi[todo]
-            j = self.first[bt]
-            points = self.padded
-            j += points[j] < hh  # enough for a bucket of one point, most of them
-            more = np.flatnonzero(self.crowded[bt])
+            m = stop - start
+            tb = tmp[:m]
+            if hashed is None:
+                h = source[start:stop]
+            else:
+                h = hashed[:m]
+                fmix64_head_into(int_key_block(source[start:stop]), xor_key, h, tb)
+            np.right_shift(h, shift, out=tb)
+            ans = found[:m]
+            # "clip" writes straight into ``ans`` ("raise" buffers); indexes are < 2**bits anyway.
+            np.take(lut, tb.view(np.intp), out=ans, mode="clip")
+            todo = np.flatnonzero(ans < 0)
+            if todo.size:
+                pending_h.append(h[todo])
+                todo += start
+                pending_at.append(todo)
+            out[start:stop] = ans
+        if pending_at:
+            at = np.concatenate(pending_at)
+            hh = np.concatenate(pending_h)
+            if hashed is not None:
+                fmix64_tail(hh)
+            j = first[(hh >> shift).view(np.intp)].astype(np.intp)
+            j += points[j] < hh  # enough unless the bucket holds several points
+            more = np.flatnonzero(points[j] < hh)
             if more.size:
-                jm, hm = j[more], hh[more]
-                for _ in range(self.steps - 1):
-                    jm += points[jm] < hm
-                j[more] = jm
-            j[j == self.size] = 0
-            out[todo] = owners[j] if want_owner else j
+                j[more] = np.searchsorted(points, hh[more])
+            out[at] = answer[j]
+        return out
 
 
 class ScalarIndex(Generic[N]):
