@@ -279,8 +279,10 @@ def test_str_with_lone_surrogates_hashes_as_its_surrogatepass_utf8(
         batch = ["ascii", key, 7, raw]
         assert H.hash64_many(batch, seed).tolist() == [H.hash64(k, seed) for k in batch]
         h1, h2 = hash_pair_many(batch, seed)
-        assert list(zip(h1.tolist(), h2.tolist())) == [hash_pair(k, seed) for k in batch]
-        assert H.hash64_many([key, "é"], seed).tolist() == [H.hash64(key, seed), H.hash64("é", seed)]
+        pairs = list(zip(h1.tolist(), h2.tolist(), strict=True))
+        assert pairs == [hash_pair(k, seed) for k in batch]
+        pair = [key, "é"]
+        assert H.hash64_many(pair, seed).tolist() == [H.hash64(k, seed) for k in pair]
 
 
 def test_containers_accept_str_keys_with_lone_surrogates() -> None:
