@@ -20,6 +20,7 @@ from dskata.cache.decorators import (
     lru_cache,
     methodkey,
     typedkey,
+    typedmethodkey,
 )
 from dskata.cache.fifo import FIFOCache
 from dskata.cache.lfu import LFUCache
@@ -65,5 +66,6 @@ __all__ = [
     "scan_zipf_trace",
     "simulate",
     "typedkey",
+    "typedmethodkey",
     "zipf_trace",
 ]

@@ -212,19 +212,27 @@ class PolicyCache(MutableMapping[K, V], Generic[K, V]):
             size = check_size(self.getsizeof(value), value)
         if size > self._maxsize:
             raise ValueError(f"value too large: size {size} > maxsize {self._maxsize}")
+        evicted: list[tuple[K, V]] = []
         if key in self._data:
-            old = self._size(key)
-            if self._currsize - old + size <= self._maxsize:
+            maxsize = self._maxsize
+            # A value that grew past the free space makes room as cachetools does: the policy
+            # evicts until it fits, and may pick this very key (then it returns as a new entry).
+            # If the key survives, it keeps its history (an LFU count, a FIFO position...).
+            evicted = self._evict_until(
+                lambda: (
+                    self._currsize - (self._size(key) if key in self._data else 0) + size <= maxsize
+                )
+            )
+            if key in self._data:
+                old = self._size(key)
                 self._data[key] = value
                 if self._sizes is not None:
                     self._sizes[key] = size
                 self._currsize += size - old
                 self._on_update(key)
+                self._notify(evicted)
                 return
-            # It grew past the free space: re-insert it as a new entry.
-            self._on_remove(key)
-            self._drop(key)
-        self._notify(self._insert_new(key, value, size))
+        self._notify(evicted + self._insert_new(key, value, size))
 
     def __delitem__(self, key: K) -> None:
         self._before()
@@ -296,7 +304,8 @@ class PolicyCache(MutableMapping[K, V], Generic[K, V]):
         """
         self._before()
         if not self._data:
-            raise KeyError(f"{type(self).__name__} is empty")
+            # "from None", as MutableMapping.popitem and cachetools: no exception context.
+            raise KeyError(f"{type(self).__name__} is empty") from None
         key = self._victim()
         return key, self._drop(key)
 
@@ -373,14 +382,25 @@ class PolicyCache(MutableMapping[K, V], Generic[K, V]):
         return CacheInfo(self._hits, self._misses, self._evictions, self._maxsize, self.currsize)
 
     def copy(self) -> PolicyCache[K, V]:
-        """A copy with its own structure and history (the values themselves are shared).
+        """A copy with its own structure and history; keys, values and callables are shared.
+
+        ``copy.copy(cache)`` is the same: changing the copy never changes the original (a plain
+        shallow copy would share the policy's queues between the two).
 
         Complexity: O(n).
         """
         import copy as _copy
 
-        memo: dict[int, Any] = {id(v): v for v in self._data.values()}
+        # Deep-copy the structure only: everything the user handed in is pre-seeded in the memo,
+        # so deepcopy returns it as is (as dict.copy shares keys and values).
+        memo: dict[int, Any] = {id(o): o for o in self._shared()}
         return _copy.deepcopy(self, memo)
+
+    __copy__ = copy
+
+    def _shared(self) -> list[object]:
+        """The objects a copy shares with the original instead of duplicating."""
+        return [*self._data.keys(), *self._data.values(), self._getsizeof, self._on_evict]
 
     def _check(self) -> None:
         """Assert the shared invariants, then the policy's."""

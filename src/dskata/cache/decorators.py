@@ -31,6 +31,7 @@ which makes the later callers wait for the first one's result (or exception), co
 from __future__ import annotations
 
 import itertools
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, MutableMapping
@@ -48,13 +49,32 @@ __all__ = [
     "lru_cache",
     "methodkey",
     "typedkey",
+    "typedmethodkey",
 ]
 
 R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
 
-# Separates positional from keyword arguments in a key, so f(1, "a", 2) != f(1, a=2).
-_KWD_MARK: Final = (object(),)
+
+class _KeywordMark:
+    """The separator between positional and keyword arguments in a key: f(1, "a", 2) != f(1, a=2).
+
+    A singleton that pickles by reference (by its module-level name), so a key with keyword
+    arguments still equals itself after a pickle round trip: a pickled cache keeps its hits.
+    A bare ``object()`` would come back as a different object, and no key would match again.
+    """
+
+    __slots__ = ()
+
+    def __reduce__(self) -> str:
+        return "_KEYWORD_MARK"
+
+    def __repr__(self) -> str:
+        return "<keywords>"
+
+
+_KEYWORD_MARK: Final = _KeywordMark()
+_KWD_MARK: Final = (_KEYWORD_MARK,)
 _FAST_TYPES: Final = frozenset({int, str})
 
 
@@ -92,6 +112,14 @@ class _HashedTuple(tuple):  # type: ignore[type-arg]
         if value is None:
             value = self._hashvalue = tuple.__hash__(self)
         return value
+
+    # Concatenating keys gives a key (cachetools' documented idiom for extending a key function:
+    # ``hashkey(*args) + ("extra",)``), which keeps the hash memo on the result.
+    def __add__(self, other: tuple[Any, ...]) -> _HashedTuple:
+        return _HashedTuple(tuple.__add__(self, other))
+
+    def __radd__(self, other: tuple[Any, ...]) -> _HashedTuple:
+        return _HashedTuple(tuple.__add__(other, self))
 
     def __reduce__(self) -> tuple[Any, ...]:
         # The remembered hash of str items is salted per process: never pickle it.
@@ -150,7 +178,9 @@ def _make_wrapper(
     hits_counter, misses_counter = itertools.count(), itertools.count()
     # Builtins bound once: the wrapper must keep working even if someone caches ``len`` itself
     # by rebinding builtins.len (CPython's test_lru_reentrancy_with_len), and locals are faster.
-    len_, type_, next_, fast_types = len, type, next, _FAST_TYPES
+    len_, type_, next_, int_, str_ = len, type, next, int, str
+    # Module globals bound as closure cells too: a cell load is cheaper than a global lookup.
+    missing, make_key, hashed_tuple = MISSING, _make_key, _HashedTuple
 
     if single_flight:
         wrapper = _single_flight_wrapper(user_function, maxsize, typed, cache, lock)
@@ -160,17 +190,43 @@ def _make_wrapper(
             next_(misses_counter)
             return user_function(*args, **kwds)
 
+    elif typed:
+        # typed=True: every key is built by _make_key (no single-argument shortcut, as in
+        # functools). The rarer case, so one closure serves both bounded and unbounded caches.
+        bound = sys.maxsize if maxsize is None else maxsize
+
+        def wrapper(*args: Any, **kwds: Any) -> Any:
+            key = make_key(args, kwds, True)
+            result = cache_get(key, missing)
+            if result is not missing:
+                try:  # noqa: SIM105 - contextlib.suppress costs a call on the hot path
+                    move(key)
+                except KeyError:
+                    pass
+                next_(hits_counter)
+                return result
+            next_(misses_counter)
+            result = user_function(*args, **kwds)
+            cache_setdefault(key, result)
+            if len_(cache) > bound:
+                try:  # noqa: SIM105
+                    popfirst(False)
+                except KeyError:
+                    pass
+            return result
+
     elif maxsize is None:
 
         def wrapper(*args: Any, **kwds: Any) -> Any:
-            if kwds or typed:
-                key = _make_key(args, kwds, typed)
-            elif len_(args) == 1 and type_(args[0]) in fast_types:
-                key = args[0]
-            else:
-                key = _HashedTuple(args)
-            result = cache_get(key, MISSING)
-            if result is not MISSING:
+            # The key test is specialised at decoration time (untyped here), so a call without
+            # keywords tests only `if kwds`, then whether its one argument is exactly an int or
+            # a str (functools' fast types, by identity: no set lookup), else wraps the tuple.
+            if kwds:
+                key = make_key(args, kwds, False)
+            elif len_(args) != 1 or ((t := type_(key := args[0])) is not int_ and t is not str_):
+                key = hashed_tuple(args)
+            result = cache_get(key, missing)
+            if result is not missing:
                 next_(hits_counter)
                 return result
             next_(misses_counter)
@@ -184,16 +240,14 @@ def _make_wrapper(
         bound = maxsize
 
         def wrapper(*args: Any, **kwds: Any) -> Any:
-            if kwds or typed:
-                key = _make_key(args, kwds, typed)
-            elif len_(args) == 1 and type_(args[0]) in fast_types:
-                key = args[0]
-            else:
-                key = _HashedTuple(args)
+            if kwds:
+                key = make_key(args, kwds, False)
+            elif len_(args) != 1 or ((t := type_(key := args[0])) is not int_ and t is not str_):
+                key = hashed_tuple(args)
             # get and move_to_end are each atomic under the GIL; a concurrent eviction between
             # them only means the entry is gone by the time we promote it.
-            result = cache_get(key, MISSING)
-            if result is not MISSING:
+            result = cache_get(key, missing)
+            if result is not missing:
                 try:  # noqa: SIM105 - contextlib.suppress costs a call on the hot path
                     move(key)
                 except KeyError:
@@ -401,9 +455,22 @@ def typedkey(*args: Hashable, **kwargs: Hashable) -> Hashable:
     return _HashedTuple(key)
 
 
-def methodkey(self: object, *args: Hashable, **kwargs: Hashable) -> Hashable:
-    """The default key of :func:`cachedmethod`: :func:`hashkey` without ``self``."""
+def methodkey(self: object, /, *args: Hashable, **kwargs: Hashable) -> Hashable:
+    """The default key of :func:`cachedmethod`: :func:`hashkey` without ``self``.
+
+    >>> methodkey("any instance", 1, x=2) == hashkey(1, x=2)
+    True
+    """
     return hashkey(*args, **kwargs)
+
+
+def typedmethodkey(self: object, /, *args: Hashable, **kwargs: Hashable) -> Hashable:
+    """:func:`typedkey` without ``self``: a typed key for :func:`cachedmethod`.
+
+    >>> typedmethodkey("any instance", 1) == typedmethodkey("other", 1.0)
+    False
+    """
+    return typedkey(*args, **kwargs)
 
 
 class _Lock(Protocol):
@@ -434,9 +501,10 @@ def _store(cache: MutableMapping[Any, Any], k: Hashable, value: Any) -> Any:
 
 
 def _info_of(cache: MutableMapping[Any, Any] | None, hits: int, misses: int) -> FunctionCacheInfo:
-    # As cachetools: a cache with maxsize/currsize reports them, any other mapping (None, len).
+    # As cachetools: a cache with maxsize/currsize reports them, any other mapping (None, len),
+    # and no cache at all caches nothing: maxsize 0 (as functools' maxsize=0).
     if cache is None:
-        return FunctionCacheInfo(hits, misses, None, 0)
+        return FunctionCacheInfo(hits, misses, 0, 0)
     maxsize = getattr(cache, "maxsize", None)
     currsize = getattr(cache, "currsize", None) if maxsize is not None else None
     return FunctionCacheInfo(hits, misses, maxsize, len(cache) if currsize is None else currsize)
@@ -549,6 +617,12 @@ def cached(
     return decorator
 
 
+# Where a cachedmethod(info=True) keeps an instance's statistics: one dict in the instance's
+# __dict__, {method name: [hits, misses]}. Plain data (no back-reference to the instance), so the
+# instance still pickles and deep-copies, and the stats travel with it.
+_STATS_ATTR: Final = "_dskata_cachedmethod_stats"
+
+
 class _CachedMethod(Generic[R]):
     """What :func:`cachedmethod` returns: a descriptor whose bound form carries the cache controls.
 
@@ -556,6 +630,7 @@ class _CachedMethod(Generic[R]):
     ``cache_clear(obj)`` and the callables given to ``cachedmethod``); ``obj.method`` is a
     :class:`_BoundCachedMethod` whose ``cache``, ``cache_lock`` and ``cache_condition`` are
     ``obj``'s own objects and whose ``cache_clear()`` empties ``obj``'s cache (cachetools 6+).
+    With ``info=True`` each instance counts its own hits and misses (``obj.method.cache_info()``).
     """
 
     def __init__(
@@ -565,6 +640,7 @@ class _CachedMethod(Generic[R]):
         key: Callable[..., Hashable],
         lock: Callable[[Any], _Lock] | None,
         condition: Callable[[Any], Any] | None,
+        info: bool = False,
     ) -> None:
         update_wrapper(self, method)
         self._method = method
@@ -572,22 +648,73 @@ class _CachedMethod(Generic[R]):
         self.cache_key = key
         self.cache_lock = lock
         self.cache_condition = condition
+        self._info = info
+        self._attrname: str | None = None
+        self._owner: type | None = None
         self._pending: dict[int, set[Hashable]] = {}
 
+    def __set_name__(self, owner: type, name: str) -> None:
+        # Per-instance statistics are filed under the attribute's name, so one descriptor bound
+        # to two names would mix two methods' counts; cachetools refuses it the same way.
+        if self._attrname is None:
+            self._attrname, self._owner = name, owner
+        elif name != self._attrname:
+            raise TypeError(
+                f"cannot assign the same cachedmethod to two different names "
+                f"({self._attrname!r} and {name!r})"
+            )
+
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
-        return self if obj is None else _BoundCachedMethod(self, obj)
+        if obj is None:
+            return self
+        return _BoundCachedMethod(self, obj, self._stats_of(obj) if self._info else None)
+
+    def _stats_of(self, obj: Any) -> list[int]:
+        """``obj``'s ``[hits, misses]`` for this method, created on first use."""
+        name = self._attrname
+        if name is None:
+            raise TypeError(
+                f"cachedmethod(info=True) on {self._method.__qualname__} needs __set_name__: "
+                f"define it in a class body (or call __set_name__(owner, name) on it)"
+            )
+        try:
+            table = obj.__dict__.setdefault(_STATS_ATTR, {})
+        except AttributeError:
+            raise TypeError(
+                f"cachedmethod(info=True) keeps statistics in the instance's __dict__, and "
+                f"{type(obj).__name__!r} instances have none (__slots__?)"
+            ) from None
+        except TypeError as exc:  # a read-only __dict__ substitute
+            raise TypeError(
+                f"cachedmethod(info=True) cannot store statistics on {type(obj).__name__!r} "
+                f"instances: {exc}"
+            ) from None
+        stats: list[int] = table.setdefault(name, [0, 0])
+        return stats
 
     def __call__(self, obj: Any, *args: Any, **kwargs: Any) -> R:
+        return self._call(obj, None, args, kwargs)
+
+    def _call(
+        self, obj: Any, stats: list[int] | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> R:
         method = self._method
         c = self.cache(obj)
         if c is None:
+            if stats is not None:
+                stats[1] += 1
             return method(obj, *args, **kwargs)
         k = self.cache_key(obj, *args, **kwargs)
         if self.cache_lock is None:
             try:
-                return c[k]  # type: ignore[no-any-return]
+                value = c[k]
             except KeyError:
-                pass
+                if stats is not None:
+                    stats[1] += 1
+            else:
+                if stats is not None:
+                    stats[0] += 1
+                return value  # type: ignore[no-any-return]
             return _store(c, k, method(obj, *args, **kwargs))  # type: ignore[no-any-return]
         lk = self.cache_lock(obj)
         cond: Any = None if self.cache_condition is None else self.cache_condition(obj)
@@ -596,10 +723,16 @@ class _CachedMethod(Generic[R]):
             if waiting is not None:
                 cond.wait_for(lambda: k not in waiting)
             try:
-                return c[k]  # type: ignore[no-any-return]
+                value = c[k]
             except KeyError:
+                if stats is not None:
+                    stats[1] += 1
                 if waiting is not None:
                     waiting.add(k)
+            else:
+                if stats is not None:
+                    stats[0] += 1
+                return value  # type: ignore[no-any-return]
         try:
             value = method(obj, *args, **kwargs)
             with lk:
@@ -613,31 +746,66 @@ class _CachedMethod(Generic[R]):
                     cond.notify_all()
 
     def cache_clear(self, obj: Any) -> None:
-        """Empty ``obj``'s cache (under ``obj``'s lock, if any)."""
+        """Empty ``obj``'s cache (under ``obj``'s lock, if any) and reset its statistics."""
         c = self.cache(obj)
-        if c is None:
-            return
         if self.cache_lock is None:
-            c.clear()
+            self._clear(obj, c)
         else:
             with self.cache_lock(obj):
-                c.clear()
+                self._clear(obj, c)
+
+    def _clear(self, obj: Any, c: MutableMapping[Any, Any] | None) -> None:
+        if c is not None:
+            c.clear()
+        if self._info:
+            self._stats_of(obj)[:] = [0, 0]
+
+    def cache_info(self, obj: Any) -> FunctionCacheInfo:
+        """``obj``'s ``(hits, misses, maxsize, currsize)``; needs ``info=True``."""
+        if not self._info:
+            raise AttributeError(f"{self._method.__qualname__} was not decorated with info=True")
+        c = self.cache(obj)
+        if c is None:  # as cachetools: there is no cache to report on
+            raise TypeError(f"{self._method.__qualname__}: cache(obj) is None, no cache_info")
+        stats = self._stats_of(obj)
+        if self.cache_lock is None:
+            return _info_of(c, stats[0], stats[1])
+        with self.cache_lock(obj):
+            return _info_of(c, stats[0], stats[1])
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled (and copied) by reference to the class attribute, as functions are.
+        if self._owner is None or self._attrname is None:
+            raise TypeError(f"cannot pickle {self!r}: it is not a class attribute")
+        return (_class_attribute, (self._owner, self._attrname))
 
     def __repr__(self) -> str:
         return f"<cachedmethod {self._method!r}>"
 
 
+def _class_attribute(owner: type, name: str) -> Any:
+    # vars(), not getattr: getattr on the class would give the same object, but this says that
+    # the descriptor itself (not whatever a metaclass returns) is what was pickled.
+    return vars(owner)[name]
+
+
 class _BoundCachedMethod:
-    """``obj.method`` for a :func:`cachedmethod`: call it, or reach ``obj``'s cache controls."""
+    # ``obj.method`` for a :func:`cachedmethod`: call it, or reach ``obj``'s cache controls.
+    # (No class docstring: ``__doc__`` is the decorated method's, as for a bound method.)
 
-    __slots__ = ("_desc", "_obj")
+    __slots__ = ("_desc", "_obj", "_stats")
 
-    def __init__(self, desc: _CachedMethod[Any], obj: Any) -> None:
+    @property
+    def __doc__(self) -> str | None:  # type: ignore[override]
+        return self._desc._method.__doc__
+
+    def __init__(self, desc: _CachedMethod[Any], obj: Any, stats: list[int] | None) -> None:
         self._desc = desc
         self._obj = obj
+        self._stats = stats
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._desc(self._obj, *args, **kwargs)
+        return self._desc._call(self._obj, self._stats, args, kwargs)
 
     @property
     def cache(self) -> MutableMapping[Any, Any] | None:
@@ -666,8 +834,12 @@ class _BoundCachedMethod:
         return self._desc._method
 
     def cache_clear(self) -> None:
-        """Empty ``obj``'s cache."""
+        """Empty ``obj``'s cache (and, with ``info=True``, reset its statistics)."""
         self._desc.cache_clear(self._obj)
+
+    def cache_info(self) -> FunctionCacheInfo:
+        """``obj``'s ``(hits, misses, maxsize, currsize)``; needs ``info=True``."""
+        return self._desc.cache_info(self._obj)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._desc, name)  # __name__, __doc__, __qualname__, ...
@@ -689,6 +861,7 @@ def cachedmethod(
     key: Callable[..., Hashable] = methodkey,
     lock: Callable[[Any], _Lock] | None = None,
     condition: Callable[[Any], Any] | None = None,
+    info: bool = False,
 ) -> Callable[[Callable[..., R]], Callable[..., R]]:
     """Memoise a method in a per-instance cache: ``cache(self)`` returns the mapping.
 
@@ -697,7 +870,9 @@ def cachedmethod(
     (also the lock when ``lock`` is None) makes concurrent calls with one key wait for the first.
     One lookup per call. ``obj.method.cache`` / ``.cache_lock`` / ``.cache_condition`` are
     ``obj``'s objects and ``obj.method.cache_clear()`` empties ``obj``'s cache (cachetools 6+);
-    ``Class.method.cache_clear(obj)`` does the same.
+    ``Class.method.cache_clear(obj)`` does the same. With ``info=True``, each instance counts
+    its own hits and misses: ``obj.method.cache_info()`` (the statistics live in the instance's
+    ``__dict__``, so a class with ``__slots__`` only cannot use it: ``TypeError``).
 
     Complexity: one lookup, plus one insertion on a miss.
 
@@ -705,11 +880,11 @@ def cachedmethod(
     >>> class Doubler:
     ...     def __init__(self):
     ...         self.cache = LRUCache(10)
-    ...     @cachedmethod(lambda self: self.cache)
+    ...     @cachedmethod(lambda self: self.cache, info=True)
     ...     def double(self, x):
     ...         return 2 * x
-    >>> d = Doubler(); d.double(3), d.double(3), d.cache.info()[:2]
-    (6, 6, (1, 1))
+    >>> d = Doubler(); d.double(3), d.double(3), d.double.cache_info()
+    (6, 6, FunctionCacheInfo(hits=1, misses=1, maxsize=10, currsize=1))
     >>> d.double.cache is d.cache
     True
     """
@@ -720,10 +895,12 @@ def cachedmethod(
     for name, value in (("lock", lock), ("condition", condition)):
         if value is not None and not callable(value):
             raise TypeError(f"{name} must be a callable self -> {name}, got {value!r}")
+    if not isinstance(info, bool):
+        raise TypeError(f"info must be a bool, got {type(info).__name__} {info!r}")
     if lock is None:
         lock = condition
 
     def decorator(method: Callable[..., R]) -> Callable[..., R]:
-        return _CachedMethod(method, cache, key, lock, condition)
+        return _CachedMethod(method, cache, key, lock, condition, info)
 
     return decorator

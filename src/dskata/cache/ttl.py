@@ -220,6 +220,10 @@ class TTLCache(PolicyCache[K, V]):
         self._expiry.clear()
         self._heap.clear()
 
+    def _shared(self) -> list[object]:
+        # A copy reads the same clock (cachetools' _Timer.__copy__ does the same).
+        return [*super()._shared(), self._timer._timer]
+
     def _policy_check(self) -> None:
         assert self._order.keys() == self._data.keys() == self._expiry.keys()
         recorded = {k for w, _, k in self._heap if k in self._expiry and self._expiry[k] == w}
