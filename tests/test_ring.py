@@ -768,3 +768,17 @@ def test_adding_a_node_merges_its_points_as_a_full_sort_would(
         bases,
     )
     assert got[0].tolist() == full[0].tolist() and got[1].tolist() == full[1].tolist()
+
+
+def test_batch_lookups_stay_exact_when_many_keys_need_the_second_look() -> None:
+    """A crowded table (most buckets hold a point) resolves pending keys in several flushes."""
+    from dskata.ring.prefix import BLOCK, BatchTable
+
+    rng = np.random.default_rng(3)
+    points = np.unique(rng.integers(0, 1 << 16, 30_000, dtype=np.uint64))
+    owners = rng.integers(0, 5, points.size).astype(np.intp)
+    table = BatchTable(points, owners, hash_bits=16)
+    hashes = rng.integers(0, 1 << 16, 5 * BLOCK, dtype=np.uint64)
+    pos = np.searchsorted(points, hashes) % points.size  # first point >= h, wrapping to 0
+    assert np.array_equal(table.lookup(hashes, want_owner=True), owners[pos])
+    assert np.array_equal(table.lookup(hashes, want_owner=False), pos)

@@ -91,8 +91,8 @@ class BatchTable:
     byte up to 128 nodes, ``first`` 2 bytes up to 32,767 points, ``point`` (built only for batch
     replica lookups) likewise. 100 x 160 points: ``2**19`` buckets, 1.5 MiB (2.5 MiB with
     ``point``). Rings under 32,768 points stay under ``2**20 * 6`` bytes (6 MiB); the bound is
-    ``2**21 * 12`` bytes (24 MiB). A lookup also allocates about 1.1 MiB of scratch per call
-    (one block), so concurrent readers share nothing mutable.
+    ``2**21 * 12`` bytes (24 MiB). A lookup also allocates scratch for about two blocks per
+    call (~2 MiB, whatever the batch size), so concurrent readers share nothing mutable.
 
     Complexity: O(P + T) to build; O(1) per key in an empty bucket, O(1) expected otherwise.
 
@@ -212,11 +212,14 @@ class BatchTable:
             assert self.hash_bits == 64 and self.bits <= TAIL_SAFE_BITS
             hashed = np.empty(size, dtype=np.uint64)
             xor_key = np.uint64(seed_xor_key(int_keys_seed))
-        shift, first, points = self.shift, self.first, self.padded
-        # Keys in buckets that hold a point (about 3%) are resolved after the loop, all at once:
-        # a dozen numpy calls on a few thousand keys per block cost mostly call overhead.
+        shift = self.shift
+        tail = hashed is not None
+        # Keys in buckets that hold a point (about 3% on rings under 2**16 points) are resolved
+        # in batches of at least a block: a dozen numpy calls on a few thousand keys cost mostly
+        # call overhead. Flushing once a block's worth is pending bounds the extra memory.
         pending_at: list[IndexArray] = []
         pending_h: list[U64Array] = []
+        pending = 0
         for start in range(0, total, BLOCK):
             stop = min(start + BLOCK, total)
             m = stop - start
@@ -231,23 +234,39 @@ class BatchTable:
             # "clip" writes straight into ``ans`` ("raise" buffers); indexes are < 2**bits anyway.
             np.take(lut, tb.view(np.intp), out=ans, mode="clip")
             todo = np.flatnonzero(ans < 0)
+            out[start:stop] = ans
             if todo.size:
                 pending_h.append(h[todo])
                 todo += start
                 pending_at.append(todo)
-            out[start:stop] = ans
+                pending += todo.size
+                if pending >= BLOCK:
+                    self._resolve(out, pending_at, pending_h, answer, tail)
+                    pending_at, pending_h, pending = [], [], 0
         if pending_at:
-            at = np.concatenate(pending_at)
-            hh = np.concatenate(pending_h)
-            if hashed is not None:
-                fmix64_tail(hh)
-            j = first[(hh >> shift).view(np.intp)].astype(np.intp)
-            j += points[j] < hh  # enough unless the bucket holds several points
-            more = np.flatnonzero(points[j] < hh)
-            if more.size:
-                j[more] = np.searchsorted(points, hh[more])
-            out[at] = answer[j]
+            self._resolve(out, pending_at, pending_h, answer, tail)
         return out
+
+    def _resolve(
+        self,
+        out: IndexArray,
+        at_parts: list[IndexArray],
+        h_parts: list[U64Array],
+        answer: IndexArray,
+        tail: bool,
+    ) -> None:
+        """Answer the keys at ``at_parts`` (hashes ``h_parts``) whose bucket holds a point."""
+        shift, points = self.shift, self.padded
+        at = np.concatenate(at_parts)
+        hh = np.concatenate(h_parts)
+        if tail:
+            fmix64_tail(hh)
+        j = self.first[(hh >> shift).view(np.intp)].astype(np.intp)
+        j += points[j] < hh  # enough unless the bucket holds several points
+        more = np.flatnonzero(points[j] < hh)
+        if more.size:
+            j[more] = np.searchsorted(points, hh[more])
+        out[at] = answer[j]
 
 
 class ScalarIndex(Generic[N]):
