@@ -13,9 +13,10 @@ Theory of operation:
     store, never while user code runs. The lock is a *token* spinlock: a one-element ``list``;
     ``pop()`` takes the token (an ``IndexError`` means another thread holds it) and
     ``append(None)`` gives it back. Both are single C calls, atomic under the GIL and critical
-    sections on free-threaded CPython, so the token is never duplicated or lost. A thread that
-    finds the token gone yields the processor (``time.sleep``, which also releases the GIL so
-    the holder can finish) with an exponential back-off capped at 1 ms. Spinning suits a
+    sections on free-threaded CPython, so no race can duplicate or lose the token (an
+    asynchronous exception between ``pop()`` and the ``try`` could, as with ``with lock:``).
+    A thread that finds the token gone yields the processor (``time.sleep``, which also releases
+    the GIL so the holder can finish) with an exponential back-off capped at 1 ms. Spinning suits a
     critical section of two bytecodes; it was chosen for measured reasons
     (``docs/concurrency.md``, "How it is implemented"): on CPython 3.11 ``lock.acquire()`` parses
     its arguments on every call and ``with lock:`` binds ``__enter__``/``__exit__``, which made a

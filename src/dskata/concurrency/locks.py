@@ -301,7 +301,7 @@ class RLock:
         cls = type(self)
         state = "locked" if self._block.locked() else "unlocked"
         return (
-            f"<{state} {cls.__module__}.{cls.__qualname__} object owner={self._owner} "
+            f"<{state} {cls.__module__}.{cls.__qualname__} object owner={self._owner or 0} "
             f"count={self._count} at {id(self):#x}>"
         )
 
