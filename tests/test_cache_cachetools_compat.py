@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -327,6 +328,45 @@ def test_cachedmethod_info_without_a_cache_raises_typeerror() -> None:
         obj.get.cache_info()  # type: ignore[attr-defined]
 
 
+class _Base:
+    def __init__(self) -> None:
+        self.base_cache: LRUCache[Any, int] = LRUCache(10)
+        self.derived_cache: LRUCache[Any, int] = LRUCache(10)
+
+    @cachedmethod(lambda self: self.base_cache, info=True)
+    def f(self, x: int) -> int:
+        return x
+
+
+class _Derived(_Base):
+    @cachedmethod(lambda self: self.derived_cache, info=True)
+    def f(self, x: int) -> int:
+        return super().f(x) + 1
+
+
+def test_an_override_and_the_method_it_reaches_through_super_count_apart() -> None:
+    """Each cachedmethod keeps its own per-instance counts, as cachetools 8 does."""
+    obj = _Derived()
+    assert (obj.f(1), obj.f(1), obj.f(2)) == (2, 2, 3)
+    assert obj.f.cache_info() == (1, 2, 10, 2)  # type: ignore[attr-defined]
+    assert _Base.f.cache_info(obj) == (0, 2, 10, 2)  # type: ignore[attr-defined]
+    assert _Derived.f.cache_info(obj) == obj.f.cache_info()  # type: ignore[attr-defined]
+    obj.f.cache_clear()  # type: ignore[attr-defined]
+    assert _Base.f.cache_info(obj)[:2] == (0, 2)  # type: ignore[attr-defined]
+    back = pickle.loads(pickle.dumps(obj))
+    assert _Base.f.cache_info(back)[:2] == (0, 2)  # type: ignore[attr-defined]
+    assert back.f.cache_info()[:2] == (0, 0)
+
+
+def test_calls_through_the_class_count_in_the_instances_statistics() -> None:
+    """Class.method(obj, x) is a call on obj: it counts, as in cachetools."""
+    obj = _Counter({})
+    _Counter.get(obj, 1)
+    _Counter.get(obj, 1)
+    obj.get(1)
+    assert obj.get.cache_info() == (2, 1, None, 1)  # type: ignore[attr-defined]
+
+
 def test_a_bound_cachedmethod_has_the_methods_name_and_docstring() -> None:
     """obj.method.__doc__ / __name__ are the decorated method's, as for a bound method."""
     obj = _Counter({})
@@ -359,3 +399,73 @@ def test_a_copied_ttl_cache_reads_the_same_clock() -> None:
     clone = copy.copy(original)
     now[0] = 2.0
     assert "a" not in original and "a" not in clone
+
+
+class _Unclonable:
+    """A key hashed by identity that deepcopy refuses (it holds a lock)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"K{self.n}"
+
+
+def _ghosts(cache: Any) -> list[Any]:
+    """The keys a policy remembers without caching them."""
+    if isinstance(cache, S3FIFOCache):
+        return cache.ghost_keys()
+    if isinstance(cache, ARCCache):
+        return [*cache._b1, *cache._b2]
+    if isinstance(cache, TTLCache):
+        return [r[2] for r in cache._heap if r[2] not in cache._data]
+    assert isinstance(cache, WTinyLFUCache)
+    return [cache._last_miss]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: S3FIFOCache(10),
+        lambda: ARCCache(10),
+        lambda: TTLCache(10, ttl=100, timer=lambda: 0.0),
+        lambda: WTinyLFUCache(10),
+    ],
+    ids=["s3fifo", "arc", "ttl", "wtinylfu"],
+)
+def test_a_copy_shares_remembered_keys_in_new_containers(make: Callable[[], Any]) -> None:
+    """Ghosts and stale records are copied shallowly: same key objects, independent queues."""
+    keys = [_Unclonable(i) for i in range(14)]
+    original = make()
+    for k in keys[:12]:
+        original[k] = k.n
+        if k.n % 2:
+            original.get(k)  # ARC: to T2, so that evictions leave ghosts
+    for k in keys[:2]:
+        original.pop(k, None)  # a stale TTL record
+    original.get(keys[13])  # W-TinyLFU's last miss
+    ghosts = _ghosts(original)
+    assert ghosts, "the setup must leave a remembered key"
+    for clone in (original.copy(), copy.copy(original)):  # deepcopy of a key would raise
+        assert all(a is b for a, b in zip(_ghosts(clone), ghosts, strict=True))
+        clone._check()
+    # Identity-hashed ghosts keep their history: both caches treat a returning ghost alike.
+    clone = original.copy()
+    returning = ghosts[0]
+    original[returning] = -1
+    clone[returning] = -1
+    assert _ghosts(clone) == _ghosts(original)
+    if isinstance(original, S3FIFOCache):
+        assert returning in original.main_keys() and returning in clone.main_keys()
+    if isinstance(original, ARCCache):
+        assert clone.p == original.p and returning in clone._t2 and returning in original._t2
+    if isinstance(original, WTinyLFUCache):
+        assert clone.frequency(returning) == original.frequency(returning)
+    # ...and the containers are the copy's own.
+    before = _ghosts(original)
+    clone.clear()
+    clone.get(keys[12])
+    assert _ghosts(original) == before
+    original._check()
+    clone._check()

@@ -15,7 +15,13 @@ from typing import Any
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 from test_cache_models import (
     ARCModel,
     FIFOModel,
@@ -205,6 +211,111 @@ class TTLMachine(RuleBasedStateMachine):
 
 TTLMachine.TestCase.settings = _SETTINGS
 TestTTLAgainstModel = TTLMachine.TestCase
+
+
+class _SizedMachine(RuleBasedStateMachine):
+    """Weighted values overwritten in place (growing and shrinking), deleted, popped, resized:
+    ``_check()`` (every segment's size total included) holds after every step."""
+
+    make: Callable[[int, list[float]], Any]
+    keys = st.integers(0, 7)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = [0.0]
+        self.cache = self.make(10, self.clock)
+        self.written: dict[int, int] = {}
+
+    @rule(key=keys, value=st.integers(0, 6))
+    def set(self, key: int, value: int) -> None:
+        if value > self.cache.maxsize and self.cache.getsizeof(value) != 1:
+            with pytest.raises(ValueError, match="too large"):
+                self.cache[key] = value
+            return
+        self.cache[key] = value
+        self.written[key] = value
+
+    @rule(key=keys)
+    def get(self, key: int) -> None:
+        self.cache.get(key)
+
+    @rule(key=keys)
+    def pop(self, key: int) -> None:
+        self.cache.pop(key, None)
+
+    @rule()
+    def popitem(self) -> None:
+        if len(self.cache):
+            self.cache.popitem()
+
+    @rule(maxsize=st.sampled_from([3, 6, 10, 20]))
+    def resize(self, maxsize: int) -> None:
+        self.cache.resize(maxsize)
+
+    @rule(dt=st.sampled_from([0.0, 1.0, 3.0]))
+    def tick(self, dt: float) -> None:
+        self.clock[0] += dt
+
+    @invariant()
+    def segments_add_up(self) -> None:
+        self.cache._check()
+        assert all(self.cache.peek(k) == self.written[k] for k in self.cache)
+        expected = sum(self.cache.getsizeof(v) for v in self.cache.values())
+        assert self.cache.currsize == expected <= self.cache.maxsize
+
+
+def _weight(v: int) -> float:
+    return v
+
+
+_SIZED: dict[str, Callable[[int, list[float]], Any]] = {
+    "lru": lambda n, clock: LRUCache(n, getsizeof=_weight),
+    "fifo": lambda n, clock: FIFOCache(n, getsizeof=_weight),
+    "lfu": lambda n, clock: LFUCache(n, getsizeof=_weight),
+    "sieve": lambda n, clock: SIEVECache(n, getsizeof=_weight),
+    "s3fifo": lambda n, clock: S3FIFOCache(n, small_ratio=0.3, getsizeof=_weight),
+    "arc": lambda n, clock: ARCCache(n),  # unit sizes only: in-place updates all the same
+    "wtinylfu": lambda n, clock: WTinyLFUCache(n, window_ratio=0.3, getsizeof=_weight),
+    "wtinylfu_aging": lambda n, clock: WTinyLFUCache(n, sample_size=7, getsizeof=_weight),
+    "ttl": lambda n, clock: TTLCache(n, 4, timer=lambda: clock[0], getsizeof=_weight),
+}
+
+_SIZED_SETTINGS = settings(max_examples=60, stateful_step_count=40, deadline=None)
+
+
+@pytest.mark.parametrize("name", sorted(_SIZED))
+def test_sized_in_place_updates_keep_every_segment_total_exact(name: str) -> None:
+    """S3-FIFO's S size, W-TinyLFU's window and protected sizes etc. never drift."""
+    machine = type(f"{name}SizedMachine", (_SizedMachine,), {"make": staticmethod(_SIZED[name])})
+    run_state_machine_as_test(machine, settings=_SIZED_SETTINGS)
+
+
+def test_s3fifo_small_queue_size_follows_an_in_place_update() -> None:
+    """The reviewer's case: a value grown in place, then popped, leaves S empty at size 0."""
+    c: S3FIFOCache[str, int] = S3FIFOCache(10, getsizeof=_weight)
+    c["a"] = 1
+    c["a"] = 5
+    c._check()
+    c.pop("a")
+    assert c._small_size == 0 and c.currsize == 0
+    c._check()
+
+
+def test_wtinylfu_segments_follow_in_place_updates() -> None:
+    """Protected and window totals track a value resized in place, and keep to their shares."""
+    c: WTinyLFUCache[str, int] = WTinyLFUCache(20, window_ratio=0.2, getsizeof=_weight)
+    for k in "abcdef":
+        c[k] = 1  # the window holds 4 units: "a" and "b" move on to probation
+    c.get("a")  # "a" leaves probation for protected
+    assert "a" in c._protected
+    c["a"] = 6
+    c._check()
+    c.pop("a")
+    assert c._protected_size == 0
+    c["w"] = 1
+    c["w"] = 4  # the window (cap 4) grows in place: its oldest entries move to probation
+    c._check()
+    assert list(c._window) == ["w"] and c._window_size == 4
 
 
 # -- policy-specific claims ---------------------------------------------------------------------

@@ -9,11 +9,16 @@ the ``MutableMapping`` API, so each policy module is a handful of hooks:
 
 * ``_on_hit(key)`` / ``_on_miss(key)``: a lookup found ``key`` / did not;
 * ``_on_update(key)``: an existing key was assigned (defaults to a hit);
+* ``_on_resize(key, delta)``: an existing key was assigned a value whose size differs by
+  ``delta``, just before ``_on_update`` (``key``'s new size is already recorded): a policy that
+  keeps per-segment size totals adjusts them here;
 * ``_on_admit(key)``: a new key is about to be inserted, before any eviction (ARC adapts its
   target here; S3-FIFO checks its ghost queue);
 * ``_on_insert(key)``: the new key is now stored;
 * ``_on_remove(key)``: ``del``/``pop`` removed ``key`` (not an eviction);
 * ``_victim()``: choose the key to evict and drop it from the policy's bookkeeping;
+* ``_remembered()``: keys the policy holds besides the cached ones (ghosts, stale records), so
+  that :meth:`PolicyCache.copy` shares them instead of deep-copying them;
 * ``_policy_check()``: assert the policy's invariants.
 
 Values are stored before the evictions they cause and ``on_evict`` runs last, so a callback
@@ -90,6 +95,9 @@ class PolicyCache(MutableMapping[K, V], Generic[K, V]):
     def _on_update(self, key: K) -> None:
         self._on_hit(key)
 
+    def _on_resize(self, key: K, delta: float) -> None:
+        pass
+
     def _on_admit(self, key: K) -> None:
         pass
 
@@ -111,6 +119,9 @@ class PolicyCache(MutableMapping[K, V], Generic[K, V]):
 
     def _policy_check(self) -> None:
         pass
+
+    def _remembered(self) -> list[object]:
+        return []
 
     def _before(self) -> None:
         """Called first by every public operation (``TTLCache`` expires entries here)."""
@@ -229,6 +240,8 @@ class PolicyCache(MutableMapping[K, V], Generic[K, V]):
                 if self._sizes is not None:
                     self._sizes[key] = size
                 self._currsize += size - old
+                if size != old:
+                    self._on_resize(key, size - old)
                 self._on_update(key)
                 self._notify(evicted)
                 return
@@ -385,7 +398,9 @@ class PolicyCache(MutableMapping[K, V], Generic[K, V]):
         """A copy with its own structure and history; keys, values and callables are shared.
 
         ``copy.copy(cache)`` is the same: changing the copy never changes the original (a plain
-        shallow copy would share the policy's queues between the two).
+        shallow copy would share the policy's queues between the two). Keys the policy remembers
+        without caching them (ghosts, stale expiry records) are shared too: the copy's queues are
+        new containers holding the same key objects.
 
         Complexity: O(n).
         """
@@ -400,7 +415,13 @@ class PolicyCache(MutableMapping[K, V], Generic[K, V]):
 
     def _shared(self) -> list[object]:
         """The objects a copy shares with the original instead of duplicating."""
-        return [*self._data.keys(), *self._data.values(), self._getsizeof, self._on_evict]
+        return [
+            *self._data.keys(),
+            *self._data.values(),
+            *self._remembered(),
+            self._getsizeof,
+            self._on_evict,
+        ]
 
     def _check(self) -> None:
         """Assert the shared invariants, then the policy's."""

@@ -110,6 +110,9 @@ class ARCCache(PolicyCache[K, V]):
         else:
             del self._t2[key]
 
+    def _remembered(self) -> list[object]:
+        return [*self._b1, *self._b2]
+
     def _victim(self) -> K:
         # REPLACE(x, p)
         t1 = self._t1

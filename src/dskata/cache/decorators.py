@@ -618,8 +618,10 @@ def cached(
 
 
 # Where a cachedmethod(info=True) keeps an instance's statistics: one dict in the instance's
-# __dict__, {method name: [hits, misses]}. Plain data (no back-reference to the instance), so the
-# instance still pickles and deep-copies, and the stats travel with it.
+# __dict__, {cachedmethod descriptor: [hits, misses]}. Keyed by the descriptor, not by the name, so
+# an override and the method it reaches through super() count separately (as in cachetools).
+# No back-reference to the instance, and a descriptor pickles and deep-copies by reference to its
+# class attribute, so the instance still pickles and deep-copies, and the stats travel with it.
 _STATS_ATTR: Final = "_dskata_cachedmethod_stats"
 
 
@@ -630,7 +632,9 @@ class _CachedMethod(Generic[R]):
     ``cache_clear(obj)`` and the callables given to ``cachedmethod``); ``obj.method`` is a
     :class:`_BoundCachedMethod` whose ``cache``, ``cache_lock`` and ``cache_condition`` are
     ``obj``'s own objects and whose ``cache_clear()`` empties ``obj``'s cache (cachetools 6+).
-    With ``info=True`` each instance counts its own hits and misses (``obj.method.cache_info()``).
+    With ``info=True`` each instance counts its own hits and misses per decorated method (an
+    override and the method it reaches through ``super()`` count apart), for calls made as
+    ``obj.method(...)`` and as ``Class.method(obj, ...)`` alike (``obj.method.cache_info()``).
     """
 
     def __init__(
@@ -654,8 +658,8 @@ class _CachedMethod(Generic[R]):
         self._pending: dict[int, set[Hashable]] = {}
 
     def __set_name__(self, owner: type, name: str) -> None:
-        # Per-instance statistics are filed under the attribute's name, so one descriptor bound
-        # to two names would mix two methods' counts; cachetools refuses it the same way.
+        # The descriptor pickles by reference to (owner, name), so one descriptor bound to two
+        # names is ambiguous; cachetools refuses it the same way.
         if self._attrname is None:
             self._attrname, self._owner = name, owner
         elif name != self._attrname:
@@ -670,9 +674,8 @@ class _CachedMethod(Generic[R]):
         return _BoundCachedMethod(self, obj, self._stats_of(obj) if self._info else None)
 
     def _stats_of(self, obj: Any) -> list[int]:
-        """``obj``'s ``[hits, misses]`` for this method, created on first use."""
-        name = self._attrname
-        if name is None:
+        """``obj``'s ``[hits, misses]`` for this method (this descriptor), created on first use."""
+        if self._attrname is None:
             raise TypeError(
                 f"cachedmethod(info=True) on {self._method.__qualname__} needs __set_name__: "
                 f"define it in a class body (or call __set_name__(owner, name) on it)"
@@ -689,11 +692,12 @@ class _CachedMethod(Generic[R]):
                 f"cachedmethod(info=True) cannot store statistics on {type(obj).__name__!r} "
                 f"instances: {exc}"
             ) from None
-        stats: list[int] = table.setdefault(name, [0, 0])
+        stats: list[int] = table.setdefault(self, [0, 0])
         return stats
 
     def __call__(self, obj: Any, *args: Any, **kwargs: Any) -> R:
-        return self._call(obj, None, args, kwargs)
+        # Class.method(obj, ...) counts in obj's statistics, as obj.method(...) does.
+        return self._call(obj, self._stats_of(obj) if self._info else None, args, kwargs)
 
     def _call(
         self, obj: Any, stats: list[int] | None, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -871,8 +875,10 @@ def cachedmethod(
     One lookup per call. ``obj.method.cache`` / ``.cache_lock`` / ``.cache_condition`` are
     ``obj``'s objects and ``obj.method.cache_clear()`` empties ``obj``'s cache (cachetools 6+);
     ``Class.method.cache_clear(obj)`` does the same. With ``info=True``, each instance counts
-    its own hits and misses: ``obj.method.cache_info()`` (the statistics live in the instance's
-    ``__dict__``, so a class with ``__slots__`` only cannot use it: ``TypeError``).
+    its own hits and misses for each decorated method, including calls made as
+    ``Class.method(obj, ...)`` or through ``super()``: ``obj.method.cache_info()`` (the statistics
+    live in the instance's ``__dict__``, so a class with ``__slots__`` only cannot use it:
+    ``TypeError``).
 
     Complexity: one lookup, plus one insertion on a miss.
 

@@ -146,6 +146,13 @@ class S3FIFOCache(PolicyCache[K, V]):
         else:
             del self._main[key]
 
+    def _on_resize(self, key: K, delta: float) -> None:
+        if key in self._small:
+            self._small_size += delta
+
+    def _remembered(self) -> list[object]:
+        return list(self._ghost)
+
     def _victim(self) -> K:
         while True:
             if self._small and (self._small_size >= self._small_target or not self._main):

@@ -224,6 +224,10 @@ class TTLCache(PolicyCache[K, V]):
         # A copy reads the same clock (cachetools' _Timer.__copy__ does the same).
         return [*super()._shared(), self._timer._timer]
 
+    def _remembered(self) -> list[object]:
+        # Stale heap records name keys that may no longer be cached.
+        return [record[2] for record in self._heap]
+
     def _policy_check(self) -> None:
         assert self._order.keys() == self._data.keys() == self._expiry.keys()
         recorded = {k for w, _, k in self._heap if k in self._expiry and self._expiry[k] == w}

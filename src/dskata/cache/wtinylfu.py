@@ -119,6 +119,11 @@ class WTinyLFUCache(PolicyCache[K, V]):
         self._window_cap = max(1.0, self._window_ratio * m) if m else 0.0
         self._protected_cap = self._protected_ratio * (m - self._window_cap)
         self._sample_size = self._fixed_sample or max(10 * m, 16)
+        if self._samples >= self._sample_size:  # shrunk below the increments counted so far
+            self._age()
+            self._samples = min(self._samples, self._sample_size - 1)
+        self._shrink_window()  # a smaller capacity means smaller shares
+        self._shrink_protected()
 
     def frequency(self, key: K) -> int:
         """The sketch's estimate of how often ``key`` was requested recently."""
@@ -128,9 +133,12 @@ class WTinyLFUCache(PolicyCache[K, V]):
         self._sketch.add(_sketch_key(key))
         self._samples += 1
         if self._samples >= self._sample_size:
-            self._sketch.halve()
-            self._floor.clear()  # estimates may drop now: the bounds no longer hold
-            self._samples //= 2
+            self._age()
+
+    def _age(self) -> None:
+        self._sketch.halve()
+        self._floor.clear()  # estimates may drop now: the bounds no longer hold
+        self._samples //= 2
 
     def _on_hit(self, key: K) -> None:
         self._record(key)
@@ -140,12 +148,37 @@ class WTinyLFUCache(PolicyCache[K, V]):
             del self._probation[key]
             self._protected[key] = None
             self._protected_size += self._size(key)
-            while self._protected_size > self._protected_cap and len(self._protected) > 1:
-                demoted, _ = self._protected.popitem(last=False)
-                self._protected_size -= self._size(demoted)
-                self._probation[demoted] = None
+            self._shrink_protected()
         else:
             self._protected.move_to_end(key)
+
+    def _on_update(self, key: K) -> None:
+        self._on_hit(key)
+        # A value that grew in place may push its segment past its share (sized caches only).
+        self._shrink_window()
+        self._shrink_protected()
+
+    def _on_resize(self, key: K, delta: float) -> None:
+        if key in self._window:
+            self._window_size += delta
+        elif key in self._protected:
+            self._protected_size += delta
+
+    def _shrink_window(self) -> None:
+        while self._window_size > self._window_cap and len(self._window) > 1:
+            moved, _ = self._window.popitem(last=False)
+            self._window_size -= self._size(moved)
+            self._probation[moved] = None  # the newest probation entry: the next candidate
+
+    def _shrink_protected(self) -> None:
+        while self._protected_size > self._protected_cap and len(self._protected) > 1:
+            demoted, _ = self._protected.popitem(last=False)
+            self._protected_size -= self._size(demoted)
+            self._probation[demoted] = None
+
+    def _remembered(self) -> list[object]:
+        # The last missed key may not be cached; the copy must see the same object (``is``).
+        return [] if self._last_miss is None else [self._last_miss]
 
     def _on_miss(self, key: K) -> None:
         self._record(key)
@@ -157,10 +190,7 @@ class WTinyLFUCache(PolicyCache[K, V]):
         self._last_miss = None
         self._window[key] = None
         self._window_size += self._size(key)
-        while self._window_size > self._window_cap and len(self._window) > 1:
-            moved, _ = self._window.popitem(last=False)
-            self._window_size -= self._size(moved)
-            self._probation[moved] = None  # the newest probation entry: the next candidate
+        self._shrink_window()
 
     def _on_remove(self, key: K) -> None:
         if key in self._window:
