@@ -240,14 +240,20 @@ def hash128(key: Key, seed: int = 0) -> int:
 # ---------------------------------------------------------------- array paths
 
 
-def _fmix64_inplace(x: U64Array, tmp: U64Array) -> None:
-    # Same pipeline as fmix64, with every step written into preallocated blocks.
+def _fmix64_head_inplace(x: U64Array, tmp: U64Array) -> None:
+    # fmix64 up to (not including) its last xor-shift, every step written into preallocated
+    # blocks. That last step keeps the top 33 bits, so a caller reading only those may stop here.
     np.right_shift(x, np.uint64(33), out=tmp)
     np.bitwise_xor(x, tmp, out=x)
     np.multiply(x, np.uint64(FMIX64_C1), out=x)
     np.right_shift(x, np.uint64(33), out=tmp)
     np.bitwise_xor(x, tmp, out=x)
     np.multiply(x, np.uint64(FMIX64_C2), out=x)
+
+
+def _fmix64_inplace(x: U64Array, tmp: U64Array) -> None:
+    # The whole fmix64 pipeline, in place.
+    _fmix64_head_inplace(x, tmp)
     np.right_shift(x, np.uint64(33), out=tmp)
     np.bitwise_xor(x, tmp, out=x)
 

@@ -21,7 +21,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from dskata.hashing import FMIX64_C1, FMIX64_C2
+from dskata.hashing import _as_uint64_pattern, _fmix64_head_inplace
 from dskata.hashing import _seed_key as _hashing_seed_key
 from dskata.ring._common import U64Array
 
@@ -37,8 +37,6 @@ __all__ = [
 TAIL_SAFE_BITS: Final = 33
 
 _S33: Final = np.uint64(33)
-_C1: Final = np.uint64(FMIX64_C1)
-_C2: Final = np.uint64(FMIX64_C2)
 
 
 def seed_xor_key(seed: int) -> int:
@@ -57,11 +55,10 @@ def int_key_block(block: npt.NDArray[Any]) -> U64Array:
     >>> int_key_block(np.array([-1], dtype=np.int8)).tolist() == [2**64 - 1]
     True
     """
-    if block.dtype == np.uint64:
-        return block
-    if block.dtype.kind == "u":
-        return block.astype(np.uint64)
-    return block.astype(np.int64, copy=False).view(np.uint64)
+    pattern = _as_uint64_pattern(block)
+    if pattern is None:
+        raise TypeError(f"keys must be an integer array, got dtype {block.dtype}")
+    return pattern
 
 
 def fmix64_head_into(values: U64Array, xor_key: np.uint64, out: U64Array, tmp: U64Array) -> None:
@@ -80,12 +77,7 @@ def fmix64_head_into(values: U64Array, xor_key: np.uint64, out: U64Array, tmp: U
     True
     """
     np.bitwise_xor(values, xor_key, out=out)
-    np.right_shift(out, _S33, out=tmp)
-    np.bitwise_xor(out, tmp, out=out)
-    np.multiply(out, _C1, out=out)
-    np.right_shift(out, _S33, out=tmp)
-    np.bitwise_xor(out, tmp, out=out)
-    np.multiply(out, _C2, out=out)
+    _fmix64_head_inplace(out, tmp)
 
 
 def fmix64_tail(x: U64Array) -> U64Array:
