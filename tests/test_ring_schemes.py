@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -330,3 +331,39 @@ class RendezvousMachine(RuleBasedStateMachine):
 
 TestRendezvousMachine = RendezvousMachine.TestCase
 TestRendezvousMachine.settings = settings(max_examples=30, stateful_step_count=20, deadline=None)
+
+
+# ---------------------------------------------------------------- answer dtype
+
+
+@pytest.mark.parametrize(
+    ("count", "dtype"), [(1, np.int8), (128, np.int8), (129, np.int16), (300, np.int16)]
+)
+@pytest.mark.parametrize("scheme", ["ring", "ketama", "rendezvous", "maglev", "multiprobe"])
+def test_batch_answers_are_the_narrowest_signed_dtype_of_the_node_count(
+    scheme: str, count: int, dtype: type
+) -> None:
+    from dskata.ring.hashring import HashRing
+
+    names = [f"n{i}" for i in range(count)]
+    build: dict[str, Callable[[], object]] = {
+        "ring": lambda: HashRing(names, vnodes=4),
+        "ketama": lambda: HashRing.ketama(names),
+        "rendezvous": lambda: RendezvousHash(names),
+        "maglev": lambda: MaglevHash(names),
+        "multiprobe": lambda: MultiProbeHash(names),
+    }
+    s: Any = build[scheme]()
+    keys = [f"key-{i}" for i in range(3000)]
+    got = s.node_for_many(keys)
+    assert got.dtype == dtype
+    # Every node index fits: answers match single lookups and nothing wrapped negative.
+    assert [s.nodes[i] for i in got[:300].tolist()] == [s.node_for(k) for k in keys[:300]]
+    assert int(got.min()) >= 0 and int(got.max()) < count
+    if hasattr(s, "nodes_for_many"):
+        n = min(3, count)
+        rows = s.nodes_for_many(keys[:50], n)
+        assert rows.dtype == dtype
+        assert [[s.nodes[i] for i in r] for r in rows.tolist()] == [
+            s.nodes_for(k, n) for k in keys[:50]
+        ]

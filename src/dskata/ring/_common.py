@@ -12,12 +12,14 @@ import numpy.typing as npt
 from dskata.hashing import normalize_key
 
 __all__ = [
+    "CodeArray",
     "IndexArray",
     "NodeName",
     "U64Array",
     "check_count",
     "check_node_name",
     "check_weight",
+    "code_dtype",
     "parse_nodes",
 ]
 
@@ -25,6 +27,27 @@ __all__ = [
 NodeName = str | bytes | int
 U64Array = npt.NDArray[np.uint64]
 IndexArray = npt.NDArray[np.intp]
+#: Node indexes from a batch lookup, in the narrowest signed dtype that holds them (code_dtype).
+CodeArray = npt.NDArray[np.signedinteger[Any]]
+
+
+def code_dtype(bound: int) -> type[np.signedinteger[Any]]:
+    """The narrowest signed integer dtype that holds every value in ``[-1, bound)``.
+
+    Batch lookups return node indexes in ``code_dtype(len(nodes))``, as pandas stores categorical
+    codes: 1 byte a key up to 128 nodes instead of 8, so a large batch's answer is written, and
+    first touched by the kernel, eight times faster.
+
+    >>> [code_dtype(b).__name__ for b in (1, 128, 129, 32768, 32769)]
+    ['int8', 'int8', 'int16', 'int16', 'int32']
+    """
+    if bound <= 1 << 7:
+        return np.int8
+    if bound <= 1 << 15:
+        return np.int16
+    if bound <= 1 << 31:
+        return np.int32
+    return np.int64
 
 
 def check_weight(weight: object, node: object) -> float:

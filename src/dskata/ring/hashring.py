@@ -39,12 +39,14 @@ import numpy.typing as npt
 
 from dskata.hashing import MASK64, Key, _mmh3_hash128, hash64, hash64_many, validate_seed
 from dskata.ring._common import (
+    CodeArray,
     IndexArray,
     NodeName,
     U64Array,
     check_count,
     check_node_name,
     check_weight,
+    code_dtype,
     parse_nodes,
 )
 from dskata.ring.ketama import ketama_continuum, ketama_hash, ketama_hash_many, ketama_points
@@ -202,7 +204,7 @@ class HashRing:
     def _invalidate(self) -> None:
         self._scalar: ScalarIndex[NodeName] | None = None
         self._table: BatchTable | None = None
-        self._succ: dict[int, IndexArray] = {}
+        self._succ: dict[int, CodeArray] = {}
         self._reps: dict[int, Replicas[NodeName]] = {}
 
     # ------------------------------------------------------------------ introspection
@@ -443,11 +445,15 @@ class HashRing:
         s = self._scalar if self._scalar is not None else self._scalar_ready()
         return s.owner_index(h)
 
-    def _succ_table(self, n: int) -> IndexArray:
-        """Row ``i``: the first ``n`` distinct nodes met walking clockwise from point ``i``."""
+    def _succ_table(self, n: int) -> CodeArray:
+        """Row ``i``: the first ``n`` distinct nodes met walking clockwise from point ``i``.
+
+        In the answer dtype of batch lookups, :func:`code_dtype` of the node count.
+        """
         table = self._succ.get(n)
         if table is None:
-            table = self._succ[n] = successor_table(self._owners, n)
+            wide = successor_table(self._owners, n)
+            table = self._succ[n] = wide.astype(code_dtype(len(self._names)))
         return table
 
     def _replicas_ready(self, n: object) -> Replicas[NodeName]:
@@ -492,10 +498,12 @@ class HashRing:
 
     def _table_ready(self) -> BatchTable:
         if self._table is None:
-            self._table = BatchTable(self._points, self._owners, self._hash_bits)
+            self._table = BatchTable(
+                self._points, self._owners, self._hash_bits, nodes=len(self._names)
+            )
         return self._table
 
-    def _lookup_many(self, keys: npt.ArrayLike | Iterable[Key], owners: bool) -> IndexArray:
+    def _lookup_many(self, keys: npt.ArrayLike | Iterable[Key], owners: bool) -> CodeArray:
         """Hash ``keys`` and return each one's owner (``owners``) or point index, via the table.
 
         Integer arrays are hashed inside the lookup, block by block, so that a block's hashes,
@@ -512,15 +520,18 @@ class HashRing:
         self._require_nodes()
         return self._table_ready().lookup(source, want_owner=owners, int_keys_seed=seed)
 
-    def _lookup_hashes(self, hashes: U64Array, owners: bool = True) -> IndexArray:
+    def _lookup_hashes(self, hashes: U64Array, owners: bool = True) -> CodeArray:
         """Owners (or point indexes) of raw ring positions; for tests and derived schemes."""
         self._require_nodes()
         return self._table_ready().lookup(hashes, want_owner=owners)
 
-    def node_for_many(self, keys: npt.ArrayLike | Iterable[Key]) -> IndexArray:
-        """Owners of many keys, as indexes into :attr:`nodes` (an ``intp`` array).
+    def node_for_many(self, keys: npt.ArrayLike | Iterable[Key]) -> CodeArray:
+        """Owners of many keys, as indexes into :attr:`nodes`.
 
-        Integer numpy arrays are hashed and looked up without a Python loop.
+        Integer numpy arrays are hashed and looked up without a Python loop. The answer's dtype is
+        the narrowest signed integer that holds every node index, like pandas' categorical codes:
+        ``int8`` up to 128 nodes, ``int16`` up to 32,768, then ``int32``. Widen it
+        (``.astype(np.intp)``) before arithmetic that could leave that range.
 
         Raises:
             ValueError: the ring has no nodes.
@@ -535,10 +546,10 @@ class HashRing:
         """
         return self._lookup_many(keys, owners=True)
 
-    def nodes_for_many(self, keys: npt.ArrayLike | Iterable[Key], n: int) -> IndexArray:
+    def nodes_for_many(self, keys: npt.ArrayLike | Iterable[Key], n: int) -> CodeArray:
         """Replica sets of many keys: a ``(k, n)`` array of indexes into :attr:`nodes`.
 
-        Row ``j`` equals ``nodes_for(keys[j], n)`` (as indexes).
+        Row ``j`` equals ``nodes_for(keys[j], n)`` (as indexes), in :meth:`node_for_many`'s dtype.
 
         Complexity: O(k * n) after a one-off O(P * n) table per ``n``.
 

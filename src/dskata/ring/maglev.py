@@ -29,7 +29,14 @@ import numpy as np
 import numpy.typing as npt
 
 from dskata.hashing import Key, hash64, hash64_many, validate_seed
-from dskata.ring._common import IndexArray, NodeName, check_count, check_node_name, parse_nodes
+from dskata.ring._common import (
+    CodeArray,
+    NodeName,
+    check_count,
+    check_node_name,
+    code_dtype,
+    parse_nodes,
+)
 
 __all__ = ["MaglevHash"]
 
@@ -85,7 +92,7 @@ class MaglevHash:
         self._size = size
         self._names: list[NodeName] = [n for n, _ in pairs]
         self._index = {n: i for i, n in enumerate(self._names)}
-        self._table: IndexArray = np.empty(0, dtype=np.intp)
+        self._table: CodeArray = np.empty(0, dtype=np.int8)
         self._fill()
 
     @property
@@ -139,7 +146,7 @@ class MaglevHash:
                         break
                 if filled == m:
                     break
-        self._table = np.array(table, dtype=np.intp)
+        self._table = np.array(table, dtype=code_dtype(len(self._names)))
 
     def add_node(self, node: NodeName) -> None:
         """Add ``node`` and refill the table (a few slots of other nodes may change hands).
@@ -196,8 +203,11 @@ class MaglevHash:
         self._require_nodes()
         return self._names[int(self._table[h % self._size])]
 
-    def node_for_many(self, keys: npt.ArrayLike | Iterable[Key]) -> IndexArray:
+    def node_for_many(self, keys: npt.ArrayLike | Iterable[Key]) -> CodeArray:
         """Owners of many keys as indexes into :attr:`nodes`.
+
+        In the narrowest signed dtype that holds every node index (``int8`` up to 128 nodes), as
+        :meth:`HashRing.node_for_many <dskata.ring.HashRing.node_for_many>` returns them.
 
         Complexity: O(k), vectorised.
 
@@ -207,7 +217,7 @@ class MaglevHash:
         """
         hashes = hash64_many(keys, self._seed)
         self._require_nodes()
-        out: IndexArray = self._table[(hashes % np.uint64(self._size)).astype(np.intp)]
+        out: CodeArray = self._table[(hashes % np.uint64(self._size)).astype(np.intp)]
         return out
 
     def slot_counts(self) -> dict[NodeName, int]:

@@ -26,7 +26,14 @@ import numpy as np
 import numpy.typing as npt
 
 from dskata.hashing import MASK64, Key, hash64, row_hashes, row_hashes_many, validate_seed
-from dskata.ring._common import IndexArray, NodeName, check_count, check_node_name, parse_nodes
+from dskata.ring._common import (
+    CodeArray,
+    NodeName,
+    check_count,
+    check_node_name,
+    code_dtype,
+    parse_nodes,
+)
 
 __all__ = ["MultiProbeHash"]
 
@@ -164,8 +171,11 @@ class MultiProbeHash:
                 best_d, best_i = d, i
         return self._names[self._olist[best_i]]
 
-    def node_for_many(self, keys: npt.ArrayLike | Iterable[Key]) -> IndexArray:
+    def node_for_many(self, keys: npt.ArrayLike | Iterable[Key]) -> CodeArray:
         """Owners of many keys as indexes into :attr:`nodes`.
+
+        In the narrowest signed dtype that holds every node index (``int8`` up to 128 nodes), as
+        :meth:`HashRing.node_for_many <dskata.ring.HashRing.node_for_many>` returns them.
 
         Complexity: O(k * probes * log n), vectorised.
 
@@ -176,7 +186,7 @@ class MultiProbeHash:
         probes = row_hashes_many(keys, self._probes, self._seed)
         self._require_nodes()
         size = self._points.shape[0]
-        out = np.empty(probes.shape[0], dtype=np.intp)
+        out = np.empty(probes.shape[0], dtype=code_dtype(len(self._names)))
         for start in range(0, probes.shape[0], _BLOCK):
             h = np.ascontiguousarray(probes[start : start + _BLOCK])
             idx = np.searchsorted(self._points, h, side="left")

@@ -36,7 +36,7 @@ from typing import Any, Final, Generic, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from dskata.ring._common import IndexArray, U64Array
+from dskata.ring._common import CodeArray, IndexArray, U64Array, code_dtype
 from dskata.ring._fast import (
     TAIL_SAFE_BITS,
     fmix64_head_into,
@@ -64,17 +64,6 @@ N = TypeVar("N")
 #: What a one-key replica lookup reads: (rows per bucket or None, rows per point + the wrap row,
 #: sorted points, bucket bounds, shift).
 Replicas = tuple[list[tuple[N, ...] | None], list[tuple[N, ...]], list[int], list[int], int]
-
-
-def _small_int(bound: int) -> type[np.signedinteger[Any]]:
-    """The narrowest signed integer dtype that holds every value in ``[-1, bound)``."""
-    if bound <= 1 << 7:
-        return np.int8
-    if bound <= 1 << 15:
-        return np.int16
-    if bound <= 1 << 31:
-        return np.int32
-    return np.int64
 
 
 class BatchTable:
@@ -116,7 +105,9 @@ class BatchTable:
         "steps",
     )
 
-    def __init__(self, points: U64Array, owners: IndexArray, hash_bits: int) -> None:
+    def __init__(
+        self, points: U64Array, owners: IndexArray, hash_bits: int, nodes: int | None = None
+    ) -> None:
         n = points.shape[0]
         bits = min(_TABLE_MAX_BITS, max(4, int(n).bit_length() + _TABLE_SLACK), hash_bits)
         self.bits = bits
@@ -129,10 +120,12 @@ class BatchTable:
         prefix, runs = self._runs(points)
         # Filled by np.repeat over the points, in the narrowest dtypes, rather than by bincount and
         # cumsum over 2**bits int64 buckets: five times faster to build at 2**19 buckets.
-        self.first = np.repeat(np.arange(n + 1, dtype=_small_int(n + 1)), runs)
-        # The gather from this table is most of a lookup: the narrowest dtype keeps it in L2.
-        owner_dtype = _small_int(int(owners.max()) + 1 if n else 1)
-        self.owner = np.repeat(self.owner_ext.astype(owner_dtype), runs)
+        self.first = np.repeat(np.arange(n + 1, dtype=code_dtype(n + 1)), runs)
+        # The gather from this table is most of a lookup: the narrowest dtype keeps it in L2, and
+        # it is the answer's dtype (code_dtype of the node count).
+        if nodes is None:
+            nodes = int(owners.max()) + 1 if n else 1
+        self.owner = np.repeat(self.owner_ext.astype(code_dtype(nodes)), runs)
         self.owner[prefix] = -1
         self._point: npt.NDArray[np.signedinteger[Any]] | None = None
         starts = np.flatnonzero(np.diff(prefix, prepend=-1))
@@ -159,7 +152,7 @@ class BatchTable:
             # Built on first use only: node_for_many never needs it. Racing readers build equal
             # tables, so an unlocked assignment is harmless.
             prefix, runs = self._runs(self.padded[:-1])
-            point = np.repeat(self.index_ext.astype(_small_int(self.size)), runs)
+            point = np.repeat(self.index_ext.astype(code_dtype(self.size)), runs)
             point[prefix] = -1
             self._point = point
         return self._point
@@ -189,8 +182,11 @@ class BatchTable:
         *,
         want_owner: bool,
         int_keys_seed: int | None = None,
-    ) -> IndexArray:
+    ) -> CodeArray:
         """The owner (``want_owner``) or point index of every hash in ``source``.
+
+        The answer has the dtype of the table read: :func:`code_dtype` of the node count for
+        owners, of the point count for point indexes.
 
         With ``int_keys_seed``, ``source`` holds integer keys instead, hashed here as
         ``hash64_many(source, int_keys_seed)`` would, stopping before ``fmix64``'s last step
@@ -200,13 +196,14 @@ class BatchTable:
         and answers stay in cache.
         """
         total = source.shape[0]
-        out = np.empty(total, dtype=np.intp)
         lut = self.owner if want_owner else self.point
         answer = self.owner_ext if want_owner else self.index_ext
+        # The table's own narrow dtype: gathered straight into the answer, no widening pass, and
+        # a fresh answer costs the kernel a page fault per 4096 keys rather than per 512.
+        out = np.empty(total, dtype=lut.dtype)
         # Per-call scratch: concurrent lookups share only the read-only tables.
         size = min(BLOCK, total)
         tmp = np.empty(size, dtype=np.uint64)
-        found = np.empty(size, dtype=lut.dtype)
         hashed = None
         if int_keys_seed is not None:
             assert self.hash_bits == 64 and self.bits <= TAIL_SAFE_BITS
@@ -230,11 +227,10 @@ class BatchTable:
                 h = hashed[:m]
                 fmix64_head_into(int_key_block(source[start:stop]), xor_key, h, tb)
             np.right_shift(h, shift, out=tb)
-            ans = found[:m]
+            ans = out[start:stop]
             # "clip" writes straight into ``ans`` ("raise" buffers); indexes are < 2**bits anyway.
             np.take(lut, tb.view(np.intp), out=ans, mode="clip")
             todo = np.flatnonzero(ans < 0)
-            out[start:stop] = ans
             if todo.size:
                 pending_h.append(h[todo])
                 todo += start
@@ -249,7 +245,7 @@ class BatchTable:
 
     def _resolve(
         self,
-        out: IndexArray,
+        out: CodeArray,
         at_parts: list[IndexArray],
         h_parts: list[U64Array],
         answer: IndexArray,
@@ -343,7 +339,7 @@ class ScalarIndex(Generic[N]):
                 if len(seen) == total:
                     return
 
-    def replicas(self, table: IndexArray, node_names: list[N]) -> Replicas[N]:
+    def replicas(self, table: CodeArray, node_names: list[N]) -> Replicas[N]:
         """What a one-key replica lookup reads, for a :func:`successor_table` ``table``.
 
         Complexity: O(P * n + T).
@@ -363,7 +359,7 @@ class ScalarIndex(Generic[N]):
         for j, node in enumerate(self.direct):
             assert (node is None) == (sb[j] != sb[j + 1])
 
-    def _check_replicas(self, rep: Replicas[N], table: IndexArray, node_names: list[N]) -> None:
+    def _check_replicas(self, rep: Replicas[N], table: CodeArray, node_names: list[N]) -> None:
         """Assert that ``rep`` tabulates the successor ``table`` over this index."""
         direct, rows, plist, bounds, shift = rep
         assert plist is self.plist and bounds is self.bounds and shift == self.shift

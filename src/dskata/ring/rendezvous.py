@@ -30,12 +30,14 @@ import numpy.typing as npt
 
 from dskata.hashing import Key, hash64, hash64_many, validate_seed
 from dskata.ring._common import (
+    CodeArray,
     IndexArray,
     NodeName,
     U64Array,
     check_count,
     check_node_name,
     check_weight,
+    code_dtype,
     parse_nodes,
 )
 
@@ -231,8 +233,11 @@ class RendezvousHash:
         self._require_nodes()
         return hashes, max(1, _CELLS_PER_BLOCK // len(self._names))
 
-    def node_for_many(self, keys: npt.ArrayLike | Iterable[Key]) -> IndexArray:
+    def node_for_many(self, keys: npt.ArrayLike | Iterable[Key]) -> CodeArray:
         """Owners of many keys as indexes into :attr:`nodes`.
+
+        In the narrowest signed dtype that holds every node index (``int8`` up to 128 nodes), as
+        :meth:`HashRing.node_for_many <dskata.ring.HashRing.node_for_many>` returns them.
 
         Complexity: O(k * n), vectorised.
 
@@ -241,14 +246,14 @@ class RendezvousHash:
         True
         """
         hashes, block = self._blocks(keys)
-        out = np.empty(hashes.shape[0], dtype=np.intp)
+        out = np.empty(hashes.shape[0], dtype=code_dtype(len(self._names)))
         for start in range(0, hashes.shape[0], block):
             out[start : start + block] = np.argmax(
                 self._scores(hashes[start : start + block]), axis=1
             )
         return out
 
-    def nodes_for_many(self, keys: npt.ArrayLike | Iterable[Key], n: int) -> IndexArray:
+    def nodes_for_many(self, keys: npt.ArrayLike | Iterable[Key], n: int) -> CodeArray:
         """Replica sets of many keys: a ``(k, n)`` array of indexes into :attr:`nodes`.
 
         Complexity: O(k * n_nodes log n_nodes), vectorised.
@@ -259,7 +264,7 @@ class RendezvousHash:
         """
         hashes, block = self._blocks(keys)
         n = check_count(n, "n", 1, len(self._names))
-        out = np.empty((hashes.shape[0], n), dtype=np.intp)
+        out = np.empty((hashes.shape[0], n), dtype=code_dtype(len(self._names)))
         for start in range(0, hashes.shape[0], block):
             scores = self._scores(hashes[start : start + block])
             out[start : start + block] = self._descending(scores)[:, :n]

@@ -71,12 +71,15 @@ def maglev_table_size(nodes: int) -> int:
     return m
 
 
-def _loads(owner_idx: npt.NDArray[np.intp], n: int) -> Loads:
+def _loads(owner_idx: npt.NDArray[np.signedinteger[Any]], n: int) -> Loads:
     return np.bincount(owner_idx, minlength=n).astype(np.int64)
 
 
-def _names_of(idx: npt.NDArray[np.intp], nodes: Sequence[object]) -> npt.NDArray[np.object_]:
-    return np.array(list(nodes), dtype=object)[idx]
+def _names_of(
+    idx: npt.NDArray[np.signedinteger[Any]], nodes: Sequence[object]
+) -> npt.NDArray[np.object_]:
+    names: npt.NDArray[np.object_] = np.array(list(nodes), dtype=object)
+    return np.take(names, idx)
 
 
 def _moved(before: npt.NDArray[np.object_], after: npt.NDArray[np.object_]) -> float:
