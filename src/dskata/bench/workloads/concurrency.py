@@ -216,6 +216,14 @@ WORKLOADS = [
         subject="concurrency.AtomicInteger",
         impls=(
             Impl("dskata", "dskata", lambda n, s: _in_threads(n, _cas_loop_body(s)), fresh=True),
+            # The same increments on one thread, in the same interleaved rounds: its "speed-up"
+            # is the 8-thread throughput as a fraction of the 1-thread one, measured in one run.
+            Impl(
+                "dskata, 1 thread",
+                "baseline",
+                lambda n, s: _one(_cas_loop_body(s), n),
+                fresh=True,
+            ),
             Impl("Lock + int", "baseline", lambda n, s: _in_threads(n, _locked_body()), fresh=True),
         ),
     ),
