@@ -746,6 +746,22 @@ def test_a_ring_with_warm_lookup_caches_pickles_and_copies_faithfully() -> None:
         assert [twin.nodes_for(k, 2) for k in range(50)] == singles
 
 
+def test_pickles_carry_no_lookup_caches_and_drop_stale_ones() -> None:
+    import pickle
+
+    ring = HashRing(["a", "b", "c"], vnodes=50)
+    cold = len(pickle.dumps(ring))
+    ring.node_for("k"), ring.nodes_for("k", 2), ring.node_for_many(np.arange(10))
+    assert len(pickle.dumps(ring)) == cold  # warm caches add nothing to a pickle
+    # A state pickled by a version whose caches had another layout: the caches are dropped.
+    state = dict(ring.__dict__)
+    state.update(_scalar=object(), _table=object(), _succ={2: None}, _reps={2: None})
+    twin = HashRing.__new__(HashRing)
+    twin.__setstate__(state)
+    assert [twin.nodes_for(k, 2) for k in range(20)] == [ring.nodes_for(k, 2) for k in range(20)]
+    assert twin.node_for_many(np.arange(20)).tolist() == ring.node_for_many(np.arange(20)).tolist()
+
+
 @settings(max_examples=80, deadline=None)
 @given(
     old=st.lists(st.tuples(st.integers(0, 30), st.integers(0, 2)), max_size=20),

@@ -58,6 +58,8 @@ __all__ = ["HashRing", "Move"]
 _SCHEME_HASH: Final = "hash64"
 _SCHEME_KETAMA: Final = "ketama"
 _MAX_VNODES: Final = 1 << 20
+#: Attributes holding derived lookup caches (rebuilt lazily; never pickled).
+_CACHES: Final = ("_scalar", "_table", "_succ", "_reps")
 
 
 class Move(NamedTuple):
@@ -202,6 +204,7 @@ class HashRing:
         self._invalidate()
 
     def _invalidate(self) -> None:
+        # Keep in step with _CACHES.
         self._scalar: ScalarIndex[NodeName] | None = None
         self._table: BatchTable | None = None
         self._succ: dict[int, CodeArray] = {}
@@ -292,6 +295,18 @@ class HashRing:
         )
 
     __hash__ = None  # type: ignore[assignment]
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Lookup caches are derived data: pickles carry the ring alone, so they stay small and
+        # load into a version of dskata whose caches are laid out differently.
+        state = dict(self.__dict__)
+        for name in _CACHES:
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._invalidate()  # also drops caches pickled by earlier versions
 
     def copy(self) -> HashRing:
         """An independent copy (points and owners are immutable arrays, so this is cheap).
@@ -638,4 +653,4 @@ class HashRing:
             for n, rep in self._reps.items():
                 self._scalar._check_replicas(rep, self._succ_table(n), self._names)
         if self._table is not None:
-            self._table._check(self._points, self._owners)
+            self._table._check(self._points, self._owners, len(self._names))
