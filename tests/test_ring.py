@@ -798,3 +798,27 @@ def test_batch_lookups_stay_exact_when_many_keys_need_the_second_look() -> None:
     pos = np.searchsorted(points, hashes) % points.size  # first point >= h, wrapping to 0
     assert np.array_equal(table.lookup(hashes, want_owner=True), owners[pos])
     assert np.array_equal(table.lookup(hashes, want_owner=False), pos)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    owners=st.lists(st.integers(0, 5), min_size=1, max_size=60),
+    data=st.data(),
+)
+def test_successor_rows_are_the_first_distinct_owners_walking_clockwise(
+    owners: list[int], data: st.DataObject
+) -> None:
+    from dskata.ring.prefix import successor_table
+
+    distinct = len(set(owners))
+    n = data.draw(st.integers(1, distinct))
+    table = successor_table(np.array(owners, dtype=np.intp), n)
+    for i in range(len(owners)):
+        row: list[int] = []
+        for step in range(len(owners)):  # the naive walk: one lap from point i
+            o = owners[(i + step) % len(owners)]
+            if o not in row:
+                row.append(o)
+            if len(row) == n:
+                break
+        assert table[i].tolist() == row
