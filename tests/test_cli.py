@@ -118,3 +118,14 @@ def test_piped_tables_are_not_cut_at_80_columns() -> None:
         timeout=60,
     )
     assert res.returncode == 0 and "count-min-sketch" in res.stdout and "…" not in res.stdout
+
+
+def test_json_output_is_strict_for_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    from dskata.commands._output import print_json
+
+    def refuse(token: str) -> None:
+        raise AssertionError(f"non-standard JSON constant {token}")
+
+    print_json({"a": float("nan"), "b": [float("inf"), (1.5, -float("inf"))], "c": {"d": 2}})
+    data = json.loads(capsys.readouterr().out, parse_constant=refuse)
+    assert data == {"a": None, "b": [None, [1.5, None]], "c": {"d": 2}}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -42,9 +43,20 @@ def print_table(
     console().print(table)
 
 
+def _strict(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by None (JSON has no NaN or Infinity)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(v) for v in value]
+    return value
+
+
 def print_json(data: Any) -> None:
-    """Print ``data`` as indented JSON on stdout."""
-    json.dump(data, sys.stdout, indent=2, sort_keys=False)
+    """Print ``data`` as indented, strict JSON on stdout: non-finite floats become null."""
+    json.dump(_strict(data), sys.stdout, indent=2, sort_keys=False, allow_nan=False)
     sys.stdout.write("\n")
 
 

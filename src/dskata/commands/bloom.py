@@ -13,7 +13,6 @@ Benchmarks of the family are ``dskata bench bloom`` (rounds interleaved across i
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from collections.abc import Callable
@@ -243,17 +242,6 @@ def _check_args(args: argparse.Namespace) -> None:
         raise CommandError(f"--ratio must be in the open interval (0, 1), got {ratio}")
 
 
-def _strict(value: Any) -> Any:
-    """``value`` with every non-finite float replaced by None, so the JSON is strict."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _strict(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_strict(v) for v in value]
-    return value
-
-
 def _wrote(path: str, *, json_mode: bool) -> None:
     """Report a written plot; on stderr when stdout carries JSON."""
     print(f"wrote {path}", file=sys.stderr if json_mode else sys.stdout, flush=True)
@@ -292,7 +280,7 @@ def _fpr(args: argparse.Namespace) -> int:
     if args.plot:
         _plot(args)
     if args.json:
-        print_json(_strict({"results": rows, "seconds": elapsed}))
+        print_json({"results": rows, "seconds": elapsed})
         if args.plot:
             _wrote(args.plot, json_mode=True)
         return 0
@@ -378,7 +366,7 @@ def _scalable(args: argparse.Namespace) -> int:
         "no_false_negatives": bool(sbf.contains_many(np.arange(total, dtype=np.uint64)).all()),
     }
     if args.json:
-        print_json(_strict(result))
+        print_json(result)
         return 0
     print_table(
         f"ScalableBloomFilter grown {args.factor}x (growth {args.growth}, ratio {args.ratio})",

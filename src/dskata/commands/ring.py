@@ -112,17 +112,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=_help)
 
 
-def _strict(value: Any) -> Any:
-    """``value`` with every non-finite float replaced by None, so the JSON is strict."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _strict(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_strict(v) for v in value]
-    return value
-
-
 def _run_stats(args: argparse.Namespace) -> int:
     from dskata.ring.stats import SCHEMES, scheme_stats
 
@@ -156,16 +145,14 @@ def _run_stats(args: argparse.Namespace) -> int:
         _plot_stats(args, results)
     if args.json:
         print_json(
-            _strict(
-                {
-                    "nodes": args.nodes,
-                    "vnodes": args.vnodes,
-                    "keys": args.keys,
-                    "seed": args.seed,
-                    "epsilon": args.epsilon,
-                    "schemes": [r.as_dict() for r in results],
-                }
-            )
+            {
+                "nodes": args.nodes,
+                "vnodes": args.vnodes,
+                "keys": args.keys,
+                "seed": args.seed,
+                "epsilon": args.epsilon,
+                "schemes": [r.as_dict() for r in results],
+            }
         )
         if args.plot:
             _wrote(args.plot, json_mode=True)
@@ -287,7 +274,7 @@ def _run_balance(args: argparse.Namespace) -> int:
         fig.savefig(args.plot, dpi=120)
         plt.close(fig)
     if args.json:
-        print_json(_strict({"seeds": args.seeds, "rows": rows}))
+        print_json({"seeds": args.seeds, "rows": rows})
         if args.plot:
             _wrote(args.plot, json_mode=True)
         return 0

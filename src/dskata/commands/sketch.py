@@ -69,17 +69,6 @@ def _no_subcommand(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
-def _strict(value: Any) -> Any:
-    """``value`` with every non-finite float replaced by None, so the JSON is strict."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _strict(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_strict(v) for v in value]
-    return value
-
-
 def _run_accuracy(args: argparse.Namespace) -> int:
     from dskata.sketch.experiments import cms_accuracy
 
@@ -106,18 +95,16 @@ def _run_accuracy(args: argparse.Namespace) -> int:
     ratio = cons.mean_error / plain.mean_error if plain.mean_error else None
     if args.json:
         print_json(
-            _strict(
-                {
-                    "epsilon": args.epsilon,
-                    "delta": args.delta,
-                    "zipf": args.zipf,
-                    "items": args.items,
-                    "keys": args.keys,
-                    "seed": args.seed,
-                    "results": [r.as_dict() for r in results],
-                    "conservative_over_plain_mean_error": ratio,
-                }
-            )
+            {
+                "epsilon": args.epsilon,
+                "delta": args.delta,
+                "zipf": args.zipf,
+                "items": args.items,
+                "keys": args.keys,
+                "seed": args.seed,
+                "results": [r.as_dict() for r in results],
+                "conservative_over_plain_mean_error": ratio,
+            }
         )
     else:
         bound = plain.bound
